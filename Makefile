@@ -1,0 +1,86 @@
+# Guanxi — `make demo` runs the app on SQLite with demo data; `make test` runs the suite.
+SHELL := /bin/bash
+export UV_PYTHON_DOWNLOADS := never
+export UV_LINK_MODE := copy
+PORT ?= 8000
+# A Python >= 3.12: the one on PATH, else pyenv's 3.13 / 3.12.
+PYTHON ?= $(shell for p in python3.13 python3.12 python3; do \
+	  c=$$(command -v $$p 2>/dev/null) && $$c -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { echo $$c; exit 0; }; done; \
+	  ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.1[3-9]*/bin/python3 $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.12*/bin/python3 2>/dev/null | head -n1)
+UV := $(shell command -v uv 2>/dev/null || echo var/tools/bin/uv)
+PY := .venv/bin/python
+MANAGE := $(PY) manage.py
+
+.PHONY: setup demo run test test-sqlite test-postgres test-redis test-browser lint typecheck check worker beat messages clean
+
+var/tools/bin/uv:
+	@test -n "$(PYTHON)" || { echo "Python >= 3.12 not found"; exit 1; }
+	$(PYTHON) -m venv var/tools
+	var/tools/bin/pip install --quiet uv
+
+.venv/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --python $(PYTHON)
+	@touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	@touch $@
+
+setup: .venv/.synced node_modules/.installed
+	$(MANAGE) compilemessages -v0 --ignore=.venv --ignore=node_modules
+
+var/guanxi.sqlite3: | setup
+	$(MANAGE) migrate --no-input -v0
+	$(MANAGE) load_regions --if-empty
+	$(MANAGE) demo_data
+
+demo: setup var/guanxi.sqlite3
+	$(MANAGE) migrate --no-input -v0
+	$(MANAGE) collectstatic --no-input -v0
+	@echo ""
+	@echo "  Guanxi is running at http://127.0.0.1:$(PORT)/"
+	@echo "  Demo logins (password: guanxi-demo): admin, manager, rep1, rep2, agent1, marketer1, exec1"
+	@echo ""
+	$(MANAGE) runserver 127.0.0.1:$(PORT) --noreload
+
+test: setup
+	@$(MAKE) --no-print-directory test-sqlite
+	@if [ -n "$$DATABASE_URL" ]; then $(MAKE) --no-print-directory test-postgres; fi
+
+# pytest exits 5 when it collects no test: that is a failure here too.
+test-sqlite:
+	$(PY) -m pytest -n auto -m "not browser and not redis" -q
+
+test-postgres:
+	@test -n "$$DATABASE_URL" || { echo "Set DATABASE_URL=postgres://..."; exit 1; }
+	$(PY) -m pytest -n auto -m "not browser and not redis" -q
+
+test-redis:
+	$(PY) -m pytest -m redis -q -p no:randomly
+
+test-browser:
+	$(PY) -m pytest -m browser -q -p no:randomly
+
+lint:
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+typecheck:
+	$(PY) -m mypy guanxi
+
+check: lint typecheck
+	$(MANAGE) makemigrations --check --dry-run
+	$(MANAGE) check
+
+worker:
+	.venv/bin/celery -A guanxi worker -l info
+
+beat:
+	.venv/bin/celery -A guanxi beat -l info
+
+messages:
+	$(MANAGE) makemessages -l zh_Hans --ignore=.venv --ignore=node_modules --ignore=bench
+	$(MANAGE) compilemessages --ignore=.venv --ignore=node_modules
+
+clean:
+	rm -rf .venv var node_modules

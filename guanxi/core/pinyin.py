@@ -1,0 +1,24 @@
+"""Pinyin keys for Chinese names, used by search (``zhangsan`` and ``zs`` find 张三)."""
+
+from functools import lru_cache
+
+from pypinyin import Style, lazy_pinyin
+
+
+@lru_cache(maxsize=65536)
+def pinyin_keys(text: str) -> tuple[str, str]:
+    """Return (full pinyin, initials) in lower case without separators.
+
+    Latin letters and digits are kept as they are, so ``ABC科技`` gives ``abckeji`` / ``abckj``.
+    """
+    if not text:
+        return "", ""
+    full_parts: list[str] = []
+    initials: list[str] = []
+    for part in lazy_pinyin(text, style=Style.NORMAL, errors=lambda chars: list(chars)):
+        part = part.strip().lower()
+        if not part or not part.isalnum():
+            continue
+        full_parts.append(part)
+        initials.append(part[0])
+    return "".join(full_parts), "".join(initials)
