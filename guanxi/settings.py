@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "guanxi.users",
     "guanxi.customers",
     "guanxi.activities",
+    "guanxi.transfers",
 ]
 
 MIDDLEWARE = [

@@ -8,6 +8,7 @@ urlpatterns = [
     path("", include("guanxi.users.urls")),
     path("customers/", include("guanxi.customers.urls")),
     path("activities/", include("guanxi.activities.urls")),
+    path("transfers/", include("guanxi.transfers.urls")),
     path("api/v1/", include("guanxi.api_urls")),
     path("settings/admin/", admin.site.urls),
 ]
