@@ -21,8 +21,7 @@ def users(teams):
     marketer1, exec1, partner1."""
     return {
         "admin": UserFactory(username="admin", role=roles.ADMIN, team=None),
-        "manager": UserFactory(username="manager", role=roles.SALES_MANAGER,
-                               team=teams["east"]),
+        "manager": UserFactory(username="manager", role=roles.SALES_MANAGER, team=teams["east"]),
         "rep1": UserFactory(username="rep1", role=roles.SALES_REP, team=teams["shanghai"]),
         "rep2": UserFactory(username="rep2", role=roles.SALES_REP, team=teams["hangzhou"]),
         "rep3": UserFactory(username="rep3", role=roles.SALES_REP, team=teams["north"]),

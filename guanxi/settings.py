@@ -167,8 +167,10 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": (
+            # Production runs collectstatic and sets GUANXI_MANIFEST_STATIC=true for
+            # cache-busting file names; without it pages work straight from the source tree.
             "whitenoise.storage.CompressedManifestStaticFilesStorage"
-            if not DEBUG and env_bool("GUANXI_MANIFEST_STATIC", True)
+            if env_bool("GUANXI_MANIFEST_STATIC", False)
             else "django.contrib.staticfiles.storage.StaticFilesStorage"
         )
     },

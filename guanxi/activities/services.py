@@ -61,5 +61,6 @@ def notification_send(
     *, user: User, kind: str, message: str, url: str = "", actor: User | None = None
 ) -> Notification:
     """Create an in-app notification for ``user``."""
-    return Notification.objects.create(user=user, kind=kind, message=message[:500], url=url,
-                                       actor=actor)
+    return Notification.objects.create(
+        user=user, kind=kind, message=message[:500], url=url, actor=actor
+    )

@@ -27,8 +27,12 @@ def regions_load(path: Path = REGION_DATA) -> int:
             rows.append(Region(code=city["code"], name=name, level=2, parent_id=province["code"]))
             for district in city.get("children", []):
                 rows.append(
-                    Region(code=district["code"], name=district["name"], level=3,
-                           parent_id=city["code"])
+                    Region(
+                        code=district["code"],
+                        name=district["name"],
+                        level=3,
+                        parent_id=city["code"],
+                    )
                 )
     with transaction.atomic():
         Region.objects.all().delete()

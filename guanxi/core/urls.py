@@ -1,2 +1,10 @@
+from django.urls import path
+
+from guanxi.core import views
+
 app_name = "core"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("regions/options/", views.region_options, name="region-options"),
+]

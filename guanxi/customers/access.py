@@ -82,9 +82,7 @@ def customer_access_by_id(
     PermissionDenied when they may see it but not do ``action``.
     """
     visible = customers_visible_to(user, include_deleted=include_deleted)
-    customer = (
-        visible.select_related("owner", "team", "channel").filter(pk=customer_id).first()
-    )
+    customer = visible.select_related("owner", "team", "channel").filter(pk=customer_id).first()
     if customer is None:
         raise Http404("No such customer")
     if action != "view" and not customer_can(user, customer, action):

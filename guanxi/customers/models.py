@@ -96,8 +96,12 @@ class Customer(TimeStampedModel):
     name_initials = models.CharField(max_length=200, blank=True, editable=False, db_index=True)
     industry = models.CharField(_("industry"), max_length=2, choices=Industry.choices, blank=True)
     channel = models.ForeignKey(
-        Channel, verbose_name=_("source channel"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="customers",
+        Channel,
+        verbose_name=_("source channel"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="customers",
     )
     tier = models.CharField(
         _("value tier"), max_length=10, choices=Tier.choices, default=Tier.ORDINARY
@@ -106,31 +110,42 @@ class Customer(TimeStampedModel):
         _("status"), max_length=10, choices=Status.choices, default=Status.PROSPECT
     )
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("owner"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="owned_customers",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="owned_customers",
     )
     team = models.ForeignKey(
-        "users.Team", verbose_name=_("team"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="customers",
+        "users.Team",
+        verbose_name=_("team"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="customers",
     )
-    tags = models.ManyToManyField(Tag, verbose_name=_("tags"), blank=True,
-                                  related_name="customers")
+    tags = models.ManyToManyField(Tag, verbose_name=_("tags"), blank=True, related_name="customers")
     phone = models.CharField(_("phone"), max_length=30, blank=True)
     mobile = models.CharField(_("mobile"), max_length=30, blank=True)
     phone_normalized = models.CharField(max_length=20, blank=True, editable=False, db_index=True)
-    mobile_normalized = models.CharField(max_length=20, blank=True, editable=False,
-                                         db_index=True)
+    mobile_normalized = models.CharField(max_length=20, blank=True, editable=False, db_index=True)
     email = models.EmailField(_("e-mail"), blank=True)
     website = models.URLField(_("website"), blank=True)
     uscc = models.CharField(
-        _("Unified Social Credit Code"), max_length=18, blank=True, db_index=True,
+        _("Unified Social Credit Code"),
+        max_length=18,
+        blank=True,
+        db_index=True,
         help_text=_("统一社会信用代码: 18 characters, companies only."),
     )
     province = models.CharField(_("province"), max_length=32, blank=True)
     city = models.CharField(_("city"), max_length=32, blank=True)
     birthday = models.DateField(_("birthday"), null=True, blank=True)
     lunar_birthday = models.CharField(
-        _("lunar birthday"), max_length=5, blank=True,
+        _("lunar birthday"),
+        max_length=5,
+        blank=True,
         help_text=_("Month and day in the Chinese calendar, e.g. 08-15."),
     )
     gender = models.CharField(_("gender"), max_length=10, choices=Gender.choices, blank=True)
@@ -139,11 +154,19 @@ class Customer(TimeStampedModel):
     search_text = models.TextField(blank=True, editable=False)
     deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
     deleted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-        related_name="+", editable=False,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
     )
     merged_into = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_from",
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="merged_from",
         editable=False,
     )
 
@@ -160,16 +183,28 @@ class Customer(TimeStampedModel):
             ("purge_customer", _("Can purge deleted customers for good")),
         ]
         indexes = [
-            models.Index(fields=["-updated_at", "-id"], name="cust_updated_idx",
-                         condition=Q(deleted_at__isnull=True)),
-            models.Index(fields=["owner", "-updated_at", "-id"], name="cust_owner_updated_idx",
-                         condition=Q(deleted_at__isnull=True)),
-            models.Index(fields=["team", "-updated_at", "-id"], name="cust_team_updated_idx",
-                         condition=Q(deleted_at__isnull=True)),
+            models.Index(
+                fields=["-updated_at", "-id"],
+                name="cust_updated_idx",
+                condition=Q(deleted_at__isnull=True),
+            ),
+            models.Index(
+                fields=["owner", "-updated_at", "-id"],
+                name="cust_owner_updated_idx",
+                condition=Q(deleted_at__isnull=True),
+            ),
+            models.Index(
+                fields=["team", "-updated_at", "-id"],
+                name="cust_team_updated_idx",
+                condition=Q(deleted_at__isnull=True),
+            ),
             models.Index(fields=["name", "id"], name="cust_name_idx"),
             models.Index(fields=["city", "name"], name="cust_city_name_idx"),
-            models.Index(fields=["deleted_at"], name="cust_deleted_idx",
-                         condition=Q(deleted_at__isnull=False)),
+            models.Index(
+                fields=["deleted_at"],
+                name="cust_deleted_idx",
+                condition=Q(deleted_at__isnull=False),
+            ),
             models.Index(fields=["email"], name="cust_email_idx"),
             models.Index(fields=["tier", "-updated_at"], name="cust_tier_idx"),
         ]
@@ -218,11 +253,11 @@ class Contact(TimeStampedModel):
     name = models.CharField(_("name"), max_length=100)
     name_pinyin = models.CharField(max_length=300, blank=True, editable=False)
     name_initials = models.CharField(max_length=100, blank=True, editable=False, db_index=True)
-    gender = models.CharField(_("gender"), max_length=10, choices=Customer.Gender.choices,
-                              blank=True)
+    gender = models.CharField(
+        _("gender"), max_length=10, choices=Customer.Gender.choices, blank=True
+    )
     mobile = models.CharField(_("mobile"), max_length=30, blank=True)
-    mobile_normalized = models.CharField(max_length=20, blank=True, editable=False,
-                                         db_index=True)
+    mobile_normalized = models.CharField(max_length=20, blank=True, editable=False, db_index=True)
     phone = models.CharField(_("phone"), max_length=30, blank=True)
     email = models.EmailField(_("e-mail"), blank=True, db_index=True)
     wechat = models.CharField(_("WeChat ID"), max_length=64, blank=True)
@@ -262,8 +297,7 @@ class ContactLink(models.Model):
 
 class Note(TimeStampedModel):
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="notes_set")
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                               related_name="+")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     body = models.TextField(_("note"))
     mentions = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
 
@@ -283,8 +317,9 @@ class Attachment(TimeStampedModel):
     name = models.CharField(_("file name"), max_length=200)
     size = models.PositiveBigIntegerField(_("size"))
     content_type = models.CharField(max_length=100, blank=True)
-    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                                    related_name="+")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -295,8 +330,9 @@ class Attachment(TimeStampedModel):
 class SavedView(TimeStampedModel):
     """A named set of list filters a user saved."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                             related_name="saved_views")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_views"
+    )
     name = models.CharField(_("name"), max_length=60)
     query = models.CharField(max_length=1000)
 
@@ -308,8 +344,7 @@ class SavedView(TimeStampedModel):
 
 
 class RecentView(models.Model):
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                             related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
     viewed_at = models.DateTimeField(auto_now=True, db_index=True)
 

@@ -56,8 +56,10 @@ def search_filter(qs: QuerySet, q: str) -> QuerySet:
     needle = _needle(q)
     if connection.vendor == "sqlite":
         return qs.extra(
-            where=[f"customers_customer.id IN (SELECT rowid FROM {FTS_TABLE} "
-                   f"WHERE {FTS_TABLE} MATCH %s)"],
+            where=[
+                f"customers_customer.id IN (SELECT rowid FROM {FTS_TABLE} "
+                f"WHERE {FTS_TABLE} MATCH %s)"
+            ],
             params=[_fts_phrase(needle)],
         )
     return qs.filter(search_text__contains=needle)
@@ -71,11 +73,17 @@ def search_ranked(qs: QuerySet, q: str) -> QuerySet:
         rank=Case(
             When(name__iexact=term, then=Value(0)),
             When(Q(name_initials=term) | Q(name_pinyin=term), then=Value(1)),
-            When(Q(phone_normalized=term) | Q(mobile_normalized=term) | Q(uscc__iexact=term)
-                 | Q(email__iexact=term), then=Value(1)),
+            When(
+                Q(phone_normalized=term)
+                | Q(mobile_normalized=term)
+                | Q(uscc__iexact=term)
+                | Q(email__iexact=term),
+                then=Value(1),
+            ),
             When(name__istartswith=term, then=Value(2)),
-            When(Q(name_initials__startswith=term) | Q(name_pinyin__startswith=term),
-                 then=Value(3)),
+            When(
+                Q(name_initials__startswith=term) | Q(name_pinyin__startswith=term), then=Value(3)
+            ),
             When(name__icontains=term, then=Value(4)),
             default=Value(5),
             output_field=IntegerField(),
@@ -89,8 +97,10 @@ def contact_search_filter(qs: QuerySet, q: str) -> QuerySet:
     if len(term) < MIN_QUERY_LENGTH:
         return qs
     condition = (
-        Q(name__icontains=term) | Q(name_pinyin__startswith=term)
-        | Q(name_initials__startswith=term) | Q(email__istartswith=term)
+        Q(name__icontains=term)
+        | Q(name_pinyin__startswith=term)
+        | Q(name_initials__startswith=term)
+        | Q(email__istartswith=term)
         | Q(wechat__iexact=term)
     )
     if digits_only(term) == term:

@@ -45,9 +45,15 @@ class CustomerFilters:
 def customer_filter(qs: QuerySet[Customer], filters: CustomerFilters) -> QuerySet[Customer]:
     """Apply the list filters (not the search) to a scoped queryset."""
     simple = {
-        "owner_id": filters.owner_id, "team_id": filters.team_id, "kind": filters.kind,
-        "tier": filters.tier, "status": filters.status, "industry": filters.industry,
-        "channel_id": filters.channel_id, "province": filters.province, "city": filters.city,
+        "owner_id": filters.owner_id,
+        "team_id": filters.team_id,
+        "kind": filters.kind,
+        "tier": filters.tier,
+        "status": filters.status,
+        "industry": filters.industry,
+        "channel_id": filters.channel_id,
+        "province": filters.province,
+        "city": filters.city,
     }
     qs = qs.filter(**{k: v for k, v in simple.items() if v not in (None, "")})
     if filters.tag_id:
@@ -56,13 +62,19 @@ def customer_filter(qs: QuerySet[Customer], filters: CustomerFilters) -> QuerySe
 
 
 def _list_columns(qs: QuerySet[Customer]) -> QuerySet[Customer]:
-    return qs.select_related("owner", "channel").prefetch_related("tags").defer(
-        "search_text", "notes", "remarks"
+    return (
+        qs.select_related("owner", "channel")
+        .prefetch_related("tags")
+        .defer("search_text", "notes", "remarks")
     )
 
 
 def customer_list(
-    *, user: AnyUser, filters: CustomerFilters, cursor: str | None = None, limit: int = 50,
+    *,
+    user: AnyUser,
+    filters: CustomerFilters,
+    cursor: str | None = None,
+    limit: int = 50,
 ) -> Page[Customer]:
     """One page of the customers ``user`` may see, filtered, searched and sorted.
 
@@ -75,8 +87,12 @@ def customer_list(
         qs = customer_search_filter(qs, filters.q)
         if len(normalize_query(filters.q)) >= 2:
             ranked = search_ranked(qs, filters.q)
-            return keyset_page(_list_columns(ranked), order=["rank", "-updated_at", "-id"],
-                               cursor=cursor, limit=limit)
+            return keyset_page(
+                _list_columns(ranked),
+                order=["rank", "-updated_at", "-id"],
+                cursor=cursor,
+                limit=limit,
+            )
     order = SORTS.get(filters.sort, SORTS[DEFAULT_SORT])
     return keyset_page(_list_columns(qs), order=order, cursor=cursor, limit=limit)
 
@@ -87,11 +103,14 @@ def customer_detail(*, user: AnyUser, customer_id: int) -> Customer | None:
         customers_visible_to(user)
         .select_related("owner", "team", "channel", "deleted_by")
         .prefetch_related(
-            "tags", "addresses",
-            Prefetch("contact_links",
-                     queryset=ContactLink.objects.select_related("contact")
-                     .filter(contact__deleted_at__isnull=True)
-                     .order_by("-is_primary", "contact__name")),
+            "tags",
+            "addresses",
+            Prefetch(
+                "contact_links",
+                queryset=ContactLink.objects.select_related("contact")
+                .filter(contact__deleted_at__isnull=True)
+                .order_by("-is_primary", "contact__name"),
+            ),
         )
         .filter(pk=customer_id)
         .first()
@@ -99,7 +118,11 @@ def customer_detail(*, user: AnyUser, customer_id: int) -> Customer | None:
 
 
 def contact_list(
-    *, user: AnyUser, q: str = "", customer_id: int | None = None, cursor: str | None = None,
+    *,
+    user: AnyUser,
+    q: str = "",
+    customer_id: int | None = None,
+    cursor: str | None = None,
     limit: int = 50,
 ) -> Page[Contact]:
     """One page of the contacts ``user`` may see."""
@@ -108,8 +131,12 @@ def contact_list(
         qs = qs.filter(links__customer_id=customer_id)
     qs = contact_search_filter(qs, q)
     qs = qs.prefetch_related(
-        Prefetch("links", queryset=ContactLink.objects.select_related("customer")
-                 .filter(customer__deleted_at__isnull=True))
+        Prefetch(
+            "links",
+            queryset=ContactLink.objects.select_related("customer").filter(
+                customer__deleted_at__isnull=True
+            ),
+        )
     )
     return keyset_page(qs, order=["name", "id"], cursor=cursor, limit=limit)
 

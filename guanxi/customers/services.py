@@ -31,9 +31,26 @@ from guanxi.customers.search import build_search_text
 from guanxi.users.models import User
 
 CUSTOMER_FIELDS = [
-    "kind", "name", "industry", "channel", "tier", "status", "owner", "team", "phone",
-    "mobile", "email", "website", "uscc", "province", "city", "birthday", "lunar_birthday",
-    "gender", "notes", "remarks",
+    "kind",
+    "name",
+    "industry",
+    "channel",
+    "tier",
+    "status",
+    "owner",
+    "team",
+    "phone",
+    "mobile",
+    "email",
+    "website",
+    "uscc",
+    "province",
+    "city",
+    "birthday",
+    "lunar_birthday",
+    "gender",
+    "notes",
+    "remarks",
 ]
 CONTACT_FIELDS = ["name", "gender", "mobile", "phone", "email", "wechat", "birthday", "notes"]
 _LUNAR_RE = re.compile(r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|30)$")
@@ -69,15 +86,22 @@ def customer_prepare(customer: Customer) -> None:
     customer.email = customer.email.strip().lower()
     full, initials, text = build_search_text(
         name=customer.name,
-        values=[customer.mobile_normalized, customer.phone_normalized, customer.email,
-                customer.uscc.lower(), customer.city, customer.province],
+        values=[
+            customer.mobile_normalized,
+            customer.phone_normalized,
+            customer.email,
+            customer.uscc.lower(),
+            customer.city,
+            customer.province,
+        ],
     )
     customer.name_pinyin, customer.name_initials, customer.search_text = full, initials, text
 
 
 def _snapshot(customer: Customer) -> dict[str, Any]:
-    data = {f: getattr(customer, f) for f in CUSTOMER_FIELDS if f not in {"channel", "owner",
-                                                                          "team"}}
+    data = {
+        f: getattr(customer, f) for f in CUSTOMER_FIELDS if f not in {"channel", "owner", "team"}
+    }
     data["channel"] = customer.channel_id and str(customer.channel)
     data["owner"] = customer.owner_id and str(customer.owner)
     data["team"] = customer.team_id and str(customer.team)
@@ -94,7 +118,10 @@ def _set_tags(customer: Customer, tags: Iterable[Tag] | None) -> list[str] | Non
 
 
 def customer_create(
-    *, actor: User, data: dict[str, Any], tags: Iterable[Tag] | None = None,
+    *,
+    actor: User,
+    data: dict[str, Any],
+    tags: Iterable[Tag] | None = None,
     source: str = "",
 ) -> Customer:
     """Create a customer owned by ``data['owner']`` (default: the actor) and log it."""
@@ -106,14 +133,21 @@ def customer_create(
     with transaction.atomic():
         customer.save()
         _set_tags(customer, tags)
-        audit_record(actor=actor, action=AuditEntry.Action.IMPORT if source == "import"
-                     else AuditEntry.Action.CREATE, subject=customer, customer_id=customer.pk,
-                     changes=diff_fields({}, _snapshot(customer)))
+        audit_record(
+            actor=actor,
+            action=AuditEntry.Action.IMPORT if source == "import" else AuditEntry.Action.CREATE,
+            subject=customer,
+            customer_id=customer.pk,
+            changes=diff_fields({}, _snapshot(customer)),
+        )
     return customer
 
 
 def customer_update(
-    *, actor: User, customer: Customer, data: dict[str, Any],
+    *,
+    actor: User,
+    customer: Customer,
+    data: dict[str, Any],
     tags: Iterable[Tag] | None = None,
 ) -> Customer:
     """Apply ``data`` to ``customer``; log changed fields (old → new). Owner changes go
@@ -135,11 +169,21 @@ def customer_update(
             changes["tags"] = [None, ", ".join(new_tags)]
         owner_change = changes.pop("owner", None)
         if changes:
-            audit_record(actor=actor, action=AuditEntry.Action.UPDATE, subject=customer,
-                         customer_id=customer.pk, changes=changes)
+            audit_record(
+                actor=actor,
+                action=AuditEntry.Action.UPDATE,
+                subject=customer,
+                customer_id=customer.pk,
+                changes=changes,
+            )
         if owner_change:
-            audit_record(actor=actor, action=AuditEntry.Action.OWNER, subject=customer,
-                         customer_id=customer.pk, changes={"owner": owner_change})
+            audit_record(
+                actor=actor,
+                action=AuditEntry.Action.OWNER,
+                subject=customer,
+                customer_id=customer.pk,
+                changes={"owner": owner_change},
+            )
             _notify_new_owner(actor=actor, customers=[customer])
     return customer
 
@@ -153,18 +197,29 @@ def _notify_new_owner(*, actor: User, customers: Sequence[Customer]) -> None:
         owner = User.objects.get(pk=owner_id)
         if len(owned) == 1:
             message = _("%(actor)s assigned %(customer)s to you.") % {
-                "actor": actor, "customer": owned[0].name}
+                "actor": actor,
+                "customer": owned[0].name,
+            }
             url = reverse("customers:customer-detail", args=[owned[0].pk])
         else:
             message = _("%(actor)s assigned %(count)d customers to you.") % {
-                "actor": actor, "count": len(owned)}
+                "actor": actor,
+                "count": len(owned),
+            }
             url = reverse("customers:customer-index") + "?owner=me"
-        transaction.on_commit(lambda o=owner, m=message, u=url: notification_send(
-            user=o, kind=Notification.Kind.ASSIGNED, message=m, url=u, actor=actor))
+        transaction.on_commit(
+            lambda o=owner, m=message, u=url: notification_send(
+                user=o, kind=Notification.Kind.ASSIGNED, message=m, url=u, actor=actor
+            )
+        )
 
 
 def customers_reassign(
-    *, actor: User, customers: QuerySet[Customer], new_owner: User, reason: str = "",
+    *,
+    actor: User,
+    customers: QuerySet[Customer],
+    new_owner: User,
+    reason: str = "",
     action: str = AuditEntry.Action.OWNER,
 ) -> int:
     """Give every customer in ``customers`` to ``new_owner`` (and their team); log each one."""
@@ -175,8 +230,13 @@ def customers_reassign(
         moved = [c for c in rows if c.owner_id != new_owner.pk]
         entries = [
             AuditEntry(
-                actor=actor, action=action, subject_type="customer", subject_id=c.pk,
-                subject_label=c.name[:200], customer_id=c.pk, message=reason,
+                actor=actor,
+                action=action,
+                subject_type="customer",
+                subject_id=c.pk,
+                subject_label=c.name[:200],
+                customer_id=c.pk,
+                message=reason,
                 changes={"owner": [str(c.owner) if c.owner else None, str(new_owner)]},
             )
             for c in moved
@@ -213,32 +273,41 @@ def user_handover(
         message = _("Handover from %(user)s") % {"user": from_user}
         for user in to_users:
             result[user.pk] = customers_reassign(
-                actor=actor, customers=Customer.objects.filter(pk__in=buckets[user.pk]),
-                new_owner=user, reason=message, action=AuditEntry.Action.HANDOVER,
+                actor=actor,
+                customers=Customer.objects.filter(pk__in=buckets[user.pk]),
+                new_owner=user,
+                reason=message,
+                action=AuditEntry.Action.HANDOVER,
             )
         if deactivate:
             User.objects.filter(pk=from_user.pk).update(is_active=False)
-        audit_record(actor=actor, action=AuditEntry.Action.HANDOVER, subject=from_user,
-                     subject_type="user", message=message,
-                     changes={"customers": [len(ids), {str(u): result[u.pk] for u in to_users}]})
+        audit_record(
+            actor=actor,
+            action=AuditEntry.Action.HANDOVER,
+            subject=from_user,
+            subject_type="user",
+            message=message,
+            changes={"customers": [len(ids), {str(u): result[u.pk] for u in to_users}]},
+        )
     return result
 
 
 def customer_delete(*, actor: User, customer: Customer) -> None:
     """Soft-delete: hidden everywhere, restorable from the trash."""
     with transaction.atomic():
-        Customer.objects.filter(pk=customer.pk).update(deleted_at=timezone.now(),
-                                                       deleted_by=actor)
-        audit_record(actor=actor, action=AuditEntry.Action.DELETE, subject=customer,
-                     customer_id=customer.pk)
+        Customer.objects.filter(pk=customer.pk).update(deleted_at=timezone.now(), deleted_by=actor)
+        audit_record(
+            actor=actor, action=AuditEntry.Action.DELETE, subject=customer, customer_id=customer.pk
+        )
 
 
 def customer_restore(*, actor: User, customer: Customer) -> None:
     with transaction.atomic():
         Customer.objects.filter(pk=customer.pk).update(deleted_at=None, deleted_by=None)
         customer.deleted_at = None
-        audit_record(actor=actor, action=AuditEntry.Action.RESTORE, subject=customer,
-                     customer_id=customer.pk)
+        audit_record(
+            actor=actor, action=AuditEntry.Action.RESTORE, subject=customer, customer_id=customer.pk
+        )
 
 
 def customer_purge(*, actor: User, customer: Customer) -> None:
@@ -246,8 +315,13 @@ def customer_purge(*, actor: User, customer: Customer) -> None:
     if customer.deleted_at is None:
         raise ValidationError(_("Only customers in the trash can be purged."))
     with transaction.atomic():
-        audit_record(actor=actor, action=AuditEntry.Action.PURGE, subject=customer,
-                     customer_id=customer.pk, changes={"snapshot": [None, _snapshot(customer)]})
+        audit_record(
+            actor=actor,
+            action=AuditEntry.Action.PURGE,
+            subject=customer,
+            customer_id=customer.pk,
+            changes={"snapshot": [None, _snapshot(customer)]},
+        )
         for attachment in customer.attachments.all():
             attachment.file.delete(save=False)
         customer.delete()
@@ -260,8 +334,18 @@ def customer_merge(*, actor: User, target: Customer, source: Customer) -> Custom
         raise ValidationError(_("A customer cannot be merged into itself."))
     with transaction.atomic():
         before = _snapshot(target)
-        for field in ("phone", "mobile", "email", "website", "uscc", "province", "city",
-                      "industry", "birthday", "lunar_birthday"):
+        for field in (
+            "phone",
+            "mobile",
+            "email",
+            "website",
+            "uscc",
+            "province",
+            "city",
+            "industry",
+            "birthday",
+            "lunar_birthday",
+        ):
             if not getattr(target, field) and getattr(source, field):
                 setattr(target, field, getattr(source, field))
         if source.notes:
@@ -271,7 +355,8 @@ def customer_merge(*, actor: User, target: Customer, source: Customer) -> Custom
         target.save()
         existing = set(target.contact_links.values_list("contact_id", flat=True))
         ContactLink.objects.filter(customer=source).exclude(contact_id__in=existing).update(
-            customer=target)
+            customer=target
+        )
         ContactLink.objects.filter(customer=source).delete()
         Address.objects.filter(customer=source).update(customer=target, is_primary=False)
         Note.objects.filter(customer=source).update(customer=target)
@@ -279,21 +364,33 @@ def customer_merge(*, actor: User, target: Customer, source: Customer) -> Custom
         target.tags.add(*source.tags.all())
         AuditEntry.objects.filter(customer_id=source.pk).update(customer_id=target.pk)
         Customer.objects.filter(pk=source.pk).update(
-            deleted_at=timezone.now(), deleted_by=actor, merged_into=target)
-        audit_record(actor=actor, action=AuditEntry.Action.MERGE, subject=target,
-                     customer_id=target.pk,
-                     message=_("Merged %(source)s (#%(id)s) into this customer.") % {
-                         "source": source.name, "id": source.pk},
-                     changes={**diff_fields(before, _snapshot(target)),
-                              "merged": [_snapshot(source), None]})
+            deleted_at=timezone.now(), deleted_by=actor, merged_into=target
+        )
+        audit_record(
+            actor=actor,
+            action=AuditEntry.Action.MERGE,
+            subject=target,
+            customer_id=target.pk,
+            message=_("Merged %(source)s (#%(id)s) into this customer.")
+            % {"source": source.name, "id": source.pk},
+            changes={**diff_fields(before, _snapshot(target)), "merged": [_snapshot(source), None]},
+        )
     return target
 
 
 # --- duplicates -----------------------------------------------------------------------
 
+
 def duplicates_find(
-    *, name: str = "", city: str = "", phone: str = "", mobile: str = "", email: str = "",
-    uscc: str = "", exclude_id: int | None = None, limit: int = 10,
+    *,
+    name: str = "",
+    city: str = "",
+    phone: str = "",
+    mobile: str = "",
+    email: str = "",
+    uscc: str = "",
+    exclude_id: int | None = None,
+    limit: int = 10,
 ) -> list[tuple[Customer, list[str]]]:
     """Live customers that are probably the same as the given values, with the reasons.
 
@@ -306,8 +403,9 @@ def duplicates_find(
     for raw in (phone, mobile):
         norm = normalize_phone(raw)
         if len(norm) >= 7:
-            checks.append((Q(phone_normalized=norm) | Q(mobile_normalized=norm),
-                           _("same phone number")))
+            checks.append(
+                (Q(phone_normalized=norm) | Q(mobile_normalized=norm), _("same phone number"))
+            )
     if email:
         checks.append((Q(email=email.strip().lower()), _("same e-mail")))
     if uscc:
@@ -326,8 +424,9 @@ def duplicates_find(
         qs = qs.exclude(pk=exclude_id)
     results: list[tuple[Customer, list[str]]] = []
     for customer in qs[:limit]:
-        reasons = [reason for q, reason in checks
-                   if Customer.objects.filter(q, pk=customer.pk).exists()]
+        reasons = [
+            reason for q, reason in checks if Customer.objects.filter(q, pk=customer.pk).exists()
+        ]
         results.append((customer, reasons))
     return results
 
@@ -347,15 +446,26 @@ def note_create(*, actor: User, customer: Customer, body: str) -> Note:
     with transaction.atomic():
         note = Note.objects.create(customer=customer, author=actor, body=body)
         note.mentions.set(mentioned)
-        audit_record(actor=actor, action=AuditEntry.Action.NOTE, subject=note,
-                     subject_label=customer.name, customer_id=customer.pk, message=body[:1000])
+        audit_record(
+            actor=actor,
+            action=AuditEntry.Action.NOTE,
+            subject=note,
+            subject_label=customer.name,
+            customer_id=customer.pk,
+            message=body[:1000],
+        )
         url = reverse("customers:customer-detail", args=[customer.pk]) + f"#note-{note.pk}"
         for user in mentioned:
             if user.pk != actor.pk:
                 message = _("%(actor)s mentioned you on %(customer)s") % {
-                    "actor": actor, "customer": customer.name}
-                transaction.on_commit(lambda u=user, m=message: notification_send(
-                    user=u, kind=Notification.Kind.MENTION, message=m, url=url, actor=actor))
+                    "actor": actor,
+                    "customer": customer.name,
+                }
+                transaction.on_commit(
+                    lambda u=user, m=message: notification_send(
+                        user=u, kind=Notification.Kind.MENTION, message=m, url=url, actor=actor
+                    )
+                )
     return note
 
 
@@ -364,23 +474,38 @@ def attachment_add(*, actor: User, customer: Customer, upload: UploadedFile) -> 
     name = Path(upload.name or "file").name
     extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
     if extension not in settings.ATTACHMENT_ALLOWED_EXTENSIONS:
-        raise ValidationError({"file": _("Files of type “%(ext)s” are not allowed.") % {
-            "ext": extension or "?"}})
+        raise ValidationError(
+            {"file": _("Files of type “%(ext)s” are not allowed.") % {"ext": extension or "?"}}
+        )
     if upload.size is not None and upload.size > settings.ATTACHMENT_MAX_BYTES:
-        raise ValidationError({"file": _("The file is larger than %(mb)d MB.") % {
-            "mb": settings.ATTACHMENT_MAX_BYTES // (1024 * 1024)}})
+        raise ValidationError(
+            {
+                "file": _("The file is larger than %(mb)d MB.")
+                % {"mb": settings.ATTACHMENT_MAX_BYTES // (1024 * 1024)}
+            }
+        )
     with transaction.atomic():
-        attachment = Attachment(customer=customer, name=name[:200], size=upload.size or 0,
-                                content_type=(upload.content_type or "")[:100],
-                                uploaded_by=actor)
+        attachment = Attachment(
+            customer=customer,
+            name=name[:200],
+            size=upload.size or 0,
+            content_type=(upload.content_type or "")[:100],
+            uploaded_by=actor,
+        )
         attachment.file.save(name, upload, save=False)
         attachment.save()
-        audit_record(actor=actor, action=AuditEntry.Action.ATTACH, subject=attachment,
-                     subject_label=name, customer_id=customer.pk)
+        audit_record(
+            actor=actor,
+            action=AuditEntry.Action.ATTACH,
+            subject=attachment,
+            subject_label=name,
+            customer_id=customer.pk,
+        )
     return attachment
 
 
 # --- addresses ------------------------------------------------------------------------
+
 
 def address_save(*, actor: User, customer: Customer, address: Address) -> Address:
     """Create or change an address of ``customer``; the first one is primary."""
@@ -393,24 +518,39 @@ def address_save(*, actor: User, customer: Customer, address: Address) -> Addres
         if address.is_primary:
             customer.addresses.exclude(pk=address.pk).update(is_primary=False)
         address.save()
-        if address.is_primary and (customer.province, customer.city) != (address.province,
-                                                                          address.city):
-            customer_update(actor=actor, customer=customer,
-                            data={"province": address.province, "city": address.city})
-        audit_record(actor=actor, action=AuditEntry.Action.UPDATE, subject=address,
-                     customer_id=customer.pk,
-                     changes={"address": [None if is_new else "", str(address)]})
+        if address.is_primary and (customer.province, customer.city) != (
+            address.province,
+            address.city,
+        ):
+            customer_update(
+                actor=actor,
+                customer=customer,
+                data={"province": address.province, "city": address.city},
+            )
+        audit_record(
+            actor=actor,
+            action=AuditEntry.Action.UPDATE,
+            subject=address,
+            customer_id=customer.pk,
+            changes={"address": [None if is_new else "", str(address)]},
+        )
     return address
 
 
 def address_delete(*, actor: User, address: Address) -> None:
     with transaction.atomic():
-        audit_record(actor=actor, action=AuditEntry.Action.UPDATE, subject=address,
-                     customer_id=address.customer_id, changes={"address": [str(address), None]})
+        audit_record(
+            actor=actor,
+            action=AuditEntry.Action.UPDATE,
+            subject=address,
+            customer_id=address.customer_id,
+            changes={"address": [str(address), None]},
+        )
         address.delete()
 
 
 # --- contacts -------------------------------------------------------------------------
+
 
 def contact_prepare(contact: Contact) -> None:
     from guanxi.core.pinyin import pinyin_keys
@@ -431,8 +571,13 @@ def _contact_snapshot(contact: Contact) -> dict[str, Any]:
 
 
 def contact_create(
-    *, actor: User, customer: Customer, data: dict[str, Any], title: str = "",
-    department: str = "", is_primary: bool = False,
+    *,
+    actor: User,
+    customer: Customer,
+    data: dict[str, Any],
+    title: str = "",
+    department: str = "",
+    is_primary: bool = False,
 ) -> Contact:
     """Create a contact of ``customer`` and log it on the customer's timeline."""
     contact = Contact(**{k: v for k, v in data.items() if k in CONTACT_FIELDS})
@@ -440,10 +585,22 @@ def contact_create(
     contact.full_clean(exclude=["name_pinyin", "name_initials"])
     with transaction.atomic():
         contact.save()
-        contact_link(actor=actor, contact=contact, customer=customer, title=title,
-                     department=department, is_primary=is_primary, log=False)
-        audit_record(actor=actor, action=AuditEntry.Action.CREATE, subject=contact,
-                     customer_id=customer.pk, changes=diff_fields({}, _contact_snapshot(contact)))
+        contact_link(
+            actor=actor,
+            contact=contact,
+            customer=customer,
+            title=title,
+            department=department,
+            is_primary=is_primary,
+            log=False,
+        )
+        audit_record(
+            actor=actor,
+            action=AuditEntry.Action.CREATE,
+            subject=contact,
+            customer_id=customer.pk,
+            changes=diff_fields({}, _contact_snapshot(contact)),
+        )
     return contact
 
 
@@ -460,36 +617,54 @@ def contact_update(*, actor: User, contact: Contact, data: dict[str, Any]) -> Co
         changes = diff_fields(before, _contact_snapshot(contact))
         if changes:
             for customer_id in contact.links.values_list("customer_id", flat=True):
-                audit_record(actor=actor, action=AuditEntry.Action.UPDATE, subject=contact,
-                             customer_id=customer_id, changes=changes)
+                audit_record(
+                    actor=actor,
+                    action=AuditEntry.Action.UPDATE,
+                    subject=contact,
+                    customer_id=customer_id,
+                    changes=changes,
+                )
     return contact
 
 
 def contact_link(
-    *, actor: User, contact: Contact, customer: Customer, title: str = "",
-    department: str = "", is_primary: bool = False, log: bool = True,
+    *,
+    actor: User,
+    contact: Contact,
+    customer: Customer,
+    title: str = "",
+    department: str = "",
+    is_primary: bool = False,
+    log: bool = True,
 ) -> ContactLink:
     """Make ``contact`` a contact of ``customer`` (or update its title and department)."""
     with transaction.atomic():
         if is_primary:
             ContactLink.objects.filter(customer=customer, is_primary=True).exclude(
-                contact=contact).update(is_primary=False)
+                contact=contact
+            ).update(is_primary=False)
         link, _created = ContactLink.objects.update_or_create(
-            customer=customer, contact=contact,
+            customer=customer,
+            contact=contact,
             defaults={"title": title, "department": department, "is_primary": is_primary},
         )
         if log:
-            audit_record(actor=actor, action=AuditEntry.Action.LINK, subject=contact,
-                         customer_id=customer.pk,
-                         changes={"title": [None, title], "department": [None, department]})
+            audit_record(
+                actor=actor,
+                action=AuditEntry.Action.LINK,
+                subject=contact,
+                customer_id=customer.pk,
+                changes={"title": [None, title], "department": [None, department]},
+            )
     return link
 
 
 def contact_unlink(*, actor: User, contact: Contact, customer: Customer) -> None:
     with transaction.atomic():
         ContactLink.objects.filter(contact=contact, customer=customer).delete()
-        audit_record(actor=actor, action=AuditEntry.Action.UNLINK, subject=contact,
-                     customer_id=customer.pk)
+        audit_record(
+            actor=actor, action=AuditEntry.Action.UNLINK, subject=contact, customer_id=customer.pk
+        )
 
 
 def contact_delete(*, actor: User, contact: Contact) -> None:
@@ -497,5 +672,9 @@ def contact_delete(*, actor: User, contact: Contact) -> None:
     with transaction.atomic():
         Contact.objects.filter(pk=contact.pk).update(deleted_at=timezone.now())
         for customer_id in contact.links.values_list("customer_id", flat=True):
-            audit_record(actor=actor, action=AuditEntry.Action.DELETE, subject=contact,
-                         customer_id=customer_id)
+            audit_record(
+                actor=actor,
+                action=AuditEntry.Action.DELETE,
+                subject=contact,
+                customer_id=customer_id,
+            )

@@ -17,13 +17,21 @@ class Team(TimeStampedModel):
 
     name = models.CharField(_("name"), max_length=100)
     parent = models.ForeignKey(
-        "self", verbose_name=_("parent team"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="children",
+        "self",
+        verbose_name=_("parent team"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
     )
     path = models.CharField(max_length=255, editable=False, db_index=True, default="")
     manager = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("manager"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="managed_teams",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("manager"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="managed_teams",
     )
 
     class Meta:
@@ -43,13 +51,20 @@ class Team(TimeStampedModel):
 
 class User(AbstractUser):
     team = models.ForeignKey(
-        Team, verbose_name=_("team"), null=True, blank=True, on_delete=models.SET_NULL,
+        Team,
+        verbose_name=_("team"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="members",
     )
     display_name = models.CharField(_("display name"), max_length=100, blank=True)
     mobile = models.CharField(_("mobile"), max_length=20, blank=True)
     language = models.CharField(
-        _("language"), max_length=10, blank=True, choices=settings.LANGUAGES,
+        _("language"),
+        max_length=10,
+        blank=True,
+        choices=settings.LANGUAGES,
         help_text=_("Empty: follow the browser."),
     )
     time_zone = models.CharField(
@@ -92,10 +107,12 @@ class RoleScope(models.Model):
         Group, verbose_name=_("role"), on_delete=models.CASCADE, related_name="scopes"
     )
     module = models.CharField(_("module"), max_length=32, choices=Module.choices)
-    read_scope = models.CharField(_("may see"), max_length=8, choices=Scope.choices,
-                                  default=Scope.OWN)
-    write_scope = models.CharField(_("may change"), max_length=8, choices=Scope.choices,
-                                   default=Scope.OWN)
+    read_scope = models.CharField(
+        _("may see"), max_length=8, choices=Scope.choices, default=Scope.OWN
+    )
+    write_scope = models.CharField(
+        _("may change"), max_length=8, choices=Scope.choices, default=Scope.OWN
+    )
 
     class Meta:
         verbose_name = _("role scope")

@@ -16,25 +16,41 @@ PARTNER = gettext_noop("Partner user")
 
 _CUSTOMER_READ = ["customers.view_customer", "customers.view_contact"]
 _CUSTOMER_WRITE = [
-    "customers.add_customer", "customers.change_customer",
-    "customers.add_contact", "customers.change_contact",
-    "customers.add_note", "customers.add_attachment",
+    "customers.add_customer",
+    "customers.change_customer",
+    "customers.add_contact",
+    "customers.change_contact",
+    "customers.add_note",
+    "customers.add_attachment",
 ]
 
 DEFAULT_ROLES: dict[str, dict[str, object]] = {
     ADMIN: {
-        "perms": [*_CUSTOMER_READ, *_CUSTOMER_WRITE, "customers.delete_customer",
-                  "customers.delete_contact", "customers.reassign_customer",
-                  "customers.export_customer", "customers.import_customer",
-                  "customers.merge_customer", "customers.purge_customer",
-                  "users.manage_users"],
+        "perms": [
+            *_CUSTOMER_READ,
+            *_CUSTOMER_WRITE,
+            "customers.delete_customer",
+            "customers.delete_contact",
+            "customers.reassign_customer",
+            "customers.export_customer",
+            "customers.import_customer",
+            "customers.merge_customer",
+            "customers.purge_customer",
+            "users.manage_users",
+        ],
         "scope": (Scope.ALL, Scope.ALL),
     },
     SALES_MANAGER: {
-        "perms": [*_CUSTOMER_READ, *_CUSTOMER_WRITE, "customers.delete_customer",
-                  "customers.delete_contact", "customers.reassign_customer",
-                  "customers.export_customer", "customers.import_customer",
-                  "customers.merge_customer"],
+        "perms": [
+            *_CUSTOMER_READ,
+            *_CUSTOMER_WRITE,
+            "customers.delete_customer",
+            "customers.delete_contact",
+            "customers.reassign_customer",
+            "customers.export_customer",
+            "customers.import_customer",
+            "customers.merge_customer",
+        ],
         "scope": (Scope.TEAM, Scope.TEAM),
     },
     SALES_REP: {
@@ -76,6 +92,7 @@ def roles_ensure_defaults() -> None:
         group.permissions.set(perms)
         read, write = spec["scope"]  # type: ignore[misc]
         RoleScope.objects.update_or_create(
-            role=group, module=Module.CUSTOMERS,
+            role=group,
+            module=Module.CUSTOMERS,
             defaults={"read_scope": read, "write_scope": write},
         )

@@ -6,9 +6,8 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
-from django.db.models.functions import Concat, Substr, Length
-from django.db.models import Value
+from django.db.models import F, Value
+from django.db.models.functions import Concat, Length, Substr
 from django.utils import timezone
 
 from guanxi.users.models import ApiToken, Team, User
@@ -34,8 +33,9 @@ def team_save(*, team: Team) -> Team:
             Team.objects.filter(pk=team.pk).update(path=new_path)
             if old_path:
                 Team.objects.filter(path__startswith=old_path).exclude(pk=team.pk).update(
-                    path=Concat(Value(new_path), Substr(F("path"), len(old_path) + 1,
-                                                        Length(F("path"))))
+                    path=Concat(
+                        Value(new_path), Substr(F("path"), len(old_path) + 1, Length(F("path")))
+                    )
                 )
             team.path = new_path
     return team
