@@ -8,9 +8,14 @@ from guanxi.activities.selectors import notifications_for
 from guanxi.users.models import User
 
 
-def notification_index(request: HttpRequest) -> HttpResponse:
+def _user(request: HttpRequest) -> User:
     user = request.user
     assert isinstance(user, User)
+    return user
+
+
+def notification_index(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
     return render(
         request,
         "activities/notifications.html",
@@ -22,7 +27,7 @@ def notification_index(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def notification_read_all(request: HttpRequest) -> HttpResponse:
-    Notification.objects.filter(user_id=request.user.pk, read_at__isnull=True).update(
+    Notification.objects.filter(user=_user(request), read_at__isnull=True).update(
         read_at=timezone.now()
     )
     return redirect("activities:notification-index")

@@ -1,8 +1,13 @@
 """Pinyin keys for Chinese names, used by search (``zhangsan`` and ``zs`` find 张三)."""
 
 from functools import lru_cache
+from typing import Any
 
 from pypinyin import Style, lazy_pinyin
+
+
+def _split(chars: str) -> Any:
+    return list(chars)
 
 
 @lru_cache(maxsize=65536)
@@ -15,7 +20,8 @@ def pinyin_keys(text: str) -> tuple[str, str]:
         return "", ""
     full_parts: list[str] = []
     initials: list[str] = []
-    for part in lazy_pinyin(text, style=Style.NORMAL, errors=lambda chars: list(chars)):
+    # Non-Chinese runs are split into single characters so "ABC" gives initials "abc".
+    for part in lazy_pinyin(text, style=Style.NORMAL, errors=_split):
         part = part.strip().lower()
         if not part or not part.isalnum():
             continue

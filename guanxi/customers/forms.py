@@ -109,9 +109,12 @@ class CustomerForm(RegionFieldsMixin, forms.ModelForm):
 
     def __init__(self, *args, can_reassign: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["channel"].queryset = Channel.objects.filter(is_active=True)
+        channel = self.fields["channel"]
+        assert isinstance(channel, forms.ModelChoiceField)
+        channel.queryset = Channel.objects.filter(is_active=True)
         owner = self.fields["owner"]
-        owner.queryset = User.objects.filter(is_active=True).order_by("username")  # type: ignore[attr-defined]
+        assert isinstance(owner, forms.ModelChoiceField)
+        owner.queryset = User.objects.filter(is_active=True).order_by("username")
         if not can_reassign:
             del self.fields["owner"]
         if self.instance.pk:
@@ -132,7 +135,7 @@ class CustomerForm(RegionFieldsMixin, forms.ModelForm):
         return normalize_uscc(value) if value else ""
 
     def clean(self):
-        data = super().clean()
+        data = super().clean() or {}
         if data.get("uscc") and data.get("kind") != Customer.Kind.COMPANY:
             self.add_error("uscc", _("Only companies have a Unified Social Credit Code."))
         return data
@@ -291,7 +294,7 @@ class BulkActionForm(forms.Form):
         self.selected_ids: list[int] = []
 
     def clean(self):
-        data = super().clean()
+        data = super().clean() or {}
         raw = self.data.getlist("ids") if hasattr(self.data, "getlist") else []
         try:
             self.selected_ids = [int(v) for v in raw][:5000]

@@ -2,6 +2,7 @@
 acting user, and records what it changed in the audit trail (the customer's timeline)."""
 
 import re
+from functools import partial
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -208,8 +209,13 @@ def _notify_new_owner(*, actor: User, customers: Sequence[Customer]) -> None:
             }
             url = reverse("customers:customer-index") + "?owner=me"
         transaction.on_commit(
-            lambda o=owner, m=message, u=url: notification_send(
-                user=o, kind=Notification.Kind.ASSIGNED, message=m, url=u, actor=actor
+            partial(
+                notification_send,
+                user=owner,
+                kind=Notification.Kind.ASSIGNED,
+                message=message,
+                url=url,
+                actor=actor,
             )
         )
 
@@ -462,8 +468,13 @@ def note_create(*, actor: User, customer: Customer, body: str) -> Note:
                     "customer": customer.name,
                 }
                 transaction.on_commit(
-                    lambda u=user, m=message: notification_send(
-                        user=u, kind=Notification.Kind.MENTION, message=m, url=url, actor=actor
+                    partial(
+                        notification_send,
+                        user=user,
+                        kind=Notification.Kind.MENTION,
+                        message=message,
+                        url=url,
+                        actor=actor,
                     )
                 )
     return note

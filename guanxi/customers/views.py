@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from guanxi.activities.selectors import timeline_for_customer
+from guanxi.core.http import HtmxHttpRequest
 from guanxi.core.pagination import InvalidCursor
 from guanxi.customers import access, services
 from guanxi.customers.forms import (
@@ -74,7 +75,7 @@ def _apply_errors(form, exc: ValidationError) -> None:
 # --- list -----------------------------------------------------------------------------
 
 
-def customer_index(request: HttpRequest) -> HttpResponse:
+def customer_index(request: HtmxHttpRequest) -> HttpResponse:
     user = _user(request)
     form = CustomerFilterForm(request.GET, user=user)
     error = ""
@@ -136,9 +137,13 @@ def customer_bulk(request: HttpRequest) -> HttpResponse:
     form = BulkActionForm(request.POST)
     back = request.POST.get("back") or "customers:customer-index"
     if not form.is_valid():
-        for errors in form.errors.values():
-            for error in errors:
-                messages.error(request, error)
+        for error in (
+            form.errors.get("__all__", [])
+            + form.errors.get("owner", [])
+            + form.errors.get("tag", [])
+            + form.errors.get("action", [])
+        ):
+            messages.error(request, str(error))
         return redirect(back if back.startswith("/") else "customers:customer-index")
     action = form.cleaned_data["action"]
     ids = form.selected_ids
@@ -194,7 +199,7 @@ def saved_view_create(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def saved_view_delete(request: HttpRequest, view_id: int) -> HttpResponse:
-    SavedView.objects.filter(user=request.user, pk=view_id).delete()
+    SavedView.objects.filter(user=_user(request), pk=view_id).delete()
     return redirect("customers:customer-index")
 
 
@@ -447,7 +452,7 @@ def customer_merge(request: HttpRequest, customer_id: int) -> HttpResponse:
     ]
     rows = [
         (
-            Customer._meta.get_field(f).verbose_name,
+            getattr(Customer._meta.get_field(f), "verbose_name", f),
             getattr(target, f),
             getattr(source, f) if source else "",
         )
@@ -464,7 +469,7 @@ def customer_merge(request: HttpRequest, customer_id: int) -> HttpResponse:
 
 
 @require_POST
-def note_create(request: HttpRequest, customer_id: int) -> HttpResponse:
+def note_create(request: HtmxHttpRequest, customer_id: int) -> HttpResponse:
     user = _user(request)
     customer = access.customer_access_by_id(user, customer_id, "note")
     form = NoteForm(request.POST)
@@ -480,7 +485,7 @@ def note_create(request: HttpRequest, customer_id: int) -> HttpResponse:
     if request.htmx:
         return render(request, "customers/customer_detail.html#notes", context)
     if form.errors:
-        messages.error(request, " ".join(e for errs in form.errors.values() for e in errs))
+        messages.error(request, " ".join(str(e) for errs in form.errors.values() for e in errs))
     return redirect("customers:customer-detail", customer.pk)
 
 

@@ -20,7 +20,7 @@ class UserAdmin(BaseUserAdmin):
     list_filter = ["is_active", "groups", "team"]
     search_fields = ["username", "display_name", "email", "mobile"]
     fieldsets = (
-        *BaseUserAdmin.fieldsets,
+        *(BaseUserAdmin.fieldsets or ()),
         (_("Guanxi"), {"fields": ["display_name", "mobile", "team", "language", "time_zone"]}),
     )
     readonly_fields = ["last_login", "date_joined"]

@@ -51,7 +51,7 @@ class HandoverForm(forms.Form):
     deactivate = forms.BooleanField(label=_("Deactivate the departing user"), required=False)
 
     def clean(self):
-        data = super().clean()
+        data = super().clean() or {}
         if data.get("from_user") and data.get("to_users") and data["from_user"] in data["to_users"]:
             self.add_error("to_users", _("A user cannot hand over to themselves."))
         return data

@@ -1,6 +1,8 @@
 """The default roles. They are ordinary, editable groups: administrators change them in
 Settings → Roles; this module only creates the missing ones after ``migrate``."""
 
+from typing import Any
+
 from django.contrib.auth.models import Group, Permission
 from django.utils.translation import gettext_noop
 
@@ -24,7 +26,7 @@ _CUSTOMER_WRITE = [
     "customers.add_attachment",
 ]
 
-DEFAULT_ROLES: dict[str, dict[str, object]] = {
+DEFAULT_ROLES: dict[str, dict[str, Any]] = {
     ADMIN: {
         "perms": [
             *_CUSTOMER_READ,
@@ -90,7 +92,7 @@ def roles_ensure_defaults() -> None:
             if perm is not None:
                 perms.append(perm)
         group.permissions.set(perms)
-        read, write = spec["scope"]  # type: ignore[misc]
+        read, write = spec["scope"]
         RoleScope.objects.update_or_create(
             role=group,
             module=Module.CUSTOMERS,

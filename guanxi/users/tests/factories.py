@@ -30,8 +30,8 @@ class UserFactory(factory.django.DjangoModelFactory):
     team = None
 
     @factory.post_generation
-    def role(self, create, extracted, **kwargs):
+    def role(obj: User, create: bool, extracted: str | None, **kwargs):
         if extracted:
-            self.groups.add(Group.objects.get(name=extracted))
+            obj.groups.add(Group.objects.get(name=extracted))
         if create:
-            self.save()
+            obj.save()
