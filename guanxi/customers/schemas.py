@@ -4,11 +4,18 @@ Times are ISO 8601 in UTC. Every input string is checked for what the databases 
 (NUL characters, lone surrogates) so that bad input gets a 422, never a 500.
 """
 
+import math
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 from ninja import Field, Schema
-from pydantic import AfterValidator, ConfigDict, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    ConfigDict,
+    PlainValidator,
+    StringConstraints,
+    field_validator,
+)
 
 from guanxi.customers.models import Contact, ContactLink, Customer
 from guanxi.users.models import User
@@ -76,13 +83,34 @@ Industry = Literal[
 ]
 Sort = Literal["-updated_at", "updated_at", "-created_at", "created_at", "name", "-name"]
 
-RemarkValue = (
-    Annotated[str, Field(max_length=1000), AfterValidator(_storable)]
-    | bool
-    | Annotated[int, Field(ge=-(2**53), le=2**53)]
-    | Annotated[float, Field(allow_inf_nan=False)]
-    | None
-)
+
+def _remark_value(value: Any) -> Any:
+    """A flat JSON value every database stores: text, a finite number, true/false or null."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        if len(value) > 1000:
+            raise ValueError("At most 1000 characters.")
+        return _storable(value)
+    if isinstance(value, int):
+        if abs(value) > 2**53:
+            raise ValueError("The number is too large.")
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError("The number must be finite.")
+        return value
+    raise ValueError("Use text, a number, true/false or null.")
+
+
+# One validator rather than a union, so that an error names the remark, not a union member.
+RemarkValue = Annotated[
+    Any,
+    PlainValidator(
+        _remark_value,
+        json_schema_input_type=Annotated[str, Field(max_length=1000)] | bool | int | float | None,
+    ),
+]
 RemarkKey = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_storable)]
 Remarks = Annotated[
     dict[RemarkKey, RemarkValue],
@@ -172,13 +200,13 @@ class CustomerListItem(Schema):
     def from_customer(c: Customer) -> "CustomerListItem":
         return CustomerListItem(
             id=c.pk,
-            kind=c.kind,
+            kind=cast(Kind, c.kind),
             name=c.name,
-            industry=c.industry,
-            tier=c.tier,  # type: ignore[arg-type]
-            status=c.status,
+            industry=cast(Industry, c.industry),
+            tier=cast(Tier, c.tier),
+            status=cast(Status, c.status),
             owner=UserRef.of(c.owner),
-            team_id=c.team_id,  # type: ignore[arg-type]
+            team_id=c.team_id,
             channel=Ref(id=c.channel.pk, name=c.channel.name) if c.channel else None,
             tags=[TagOut(id=t.pk, name=t.name, color=t.color) for t in c.tags.all()],
             phone=c.phone,
@@ -245,7 +273,7 @@ class CustomerOut(CustomerListItem):
             uscc=c.uscc,
             birthday=c.birthday,
             lunar_birthday=c.lunar_birthday,
-            gender=c.gender,  # type: ignore[arg-type]
+            gender=cast(Gender, c.gender),
             notes=c.notes,
             remarks=c.remarks or {},
             contacts=[
@@ -460,7 +488,7 @@ class ContactOut(Schema):
         return ContactOut(
             id=contact.pk,
             name=contact.name,
-            gender=contact.gender,  # type: ignore[arg-type]
+            gender=cast(Gender, contact.gender),
             mobile=contact.mobile,
             phone=contact.phone,
             email=contact.email,

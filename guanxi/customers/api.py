@@ -1,0 +1,570 @@
+"""REST: customers, contacts, tags and source channels.
+
+Handlers parse input, authorise through ``access``, call a service or selector and render.
+Invisible rows answer 404, visible rows the user may not act on answer 403.
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, HttpRequest
+from django.utils.translation import gettext as _
+from ninja import Path, Query, Router
+from ninja.responses import Status
+
+from guanxi.activities.selectors import timeline_for_customer
+from guanxi.core.pagination import InvalidCursor, Page, keyset_page
+from guanxi.customers import access, selectors, services
+from guanxi.customers.models import Channel, Contact, Customer, Tag
+from guanxi.customers.schemas import (
+    ChannelOut,
+    ContactIn,
+    ContactListQuery,
+    ContactOut,
+    ContactPage,
+    ContactPatch,
+    CursorQuery,
+    CustomerIn,
+    CustomerListItem,
+    CustomerListQuery,
+    CustomerOut,
+    CustomerPage,
+    CustomerPatch,
+    DuplicateConflictOut,
+    DuplicateOut,
+    DuplicateQuery,
+    ErrorOut,
+    Id,
+    ReassignIn,
+    TagOut,
+    TimelineEntryOut,
+    TimelinePage,
+    UserRef,
+    ValidationErrorOut,
+)
+from guanxi.users.models import Team, User
+
+router = Router()
+
+# What every authenticated operation may answer besides its own statuses.
+AUTH_ERRORS: dict[int, Any] = {401: ErrorOut, 429: ErrorOut}
+READ_ERRORS: dict[int, Any] = {**AUTH_ERRORS, 404: ErrorOut, 422: ValidationErrorOut}
+LIST_ERRORS: dict[int, Any] = {**AUTH_ERRORS, 400: ValidationErrorOut, 422: ValidationErrorOut}
+WRITE_ERRORS: dict[int, Any] = {
+    **AUTH_ERRORS,
+    400: ValidationErrorOut,
+    403: ErrorOut,
+    404: ErrorOut,
+    422: ValidationErrorOut,
+}
+
+CustomerId = Path[Id]
+ContactId = Path[Id]
+
+
+def _actor(request: HttpRequest) -> User:
+    user = request.auth  # type: ignore[attr-defined]
+    assert isinstance(user, User)
+    return user
+
+
+def _paged[T](cursor: str | None, read: Callable[[], Page[T]]) -> Page[T]:
+    """Run a paginated read; a cursor that decodes but does not fit the query is a 400."""
+    try:
+        return read()
+    except InvalidCursor:
+        raise
+    except (TypeError, ValueError, OverflowError, DjangoValidationError) as exc:
+        if cursor:
+            raise InvalidCursor(str(exc)) from exc
+        raise
+
+
+# --- lookups by id of referenced rows --------------------------------------------------
+# Users, teams, channels and tags are not row-scoped: any user may pick them. They belong
+# in selectors (see the report that came with this module); they live here until then.
+
+
+def _field_error(field: str, message: str, code: str = "invalid") -> DjangoValidationError:
+    return DjangoValidationError({field: [DjangoValidationError(message, code=code)]})
+
+
+def _owner(owner_id: int) -> User:
+    owner = User.objects.filter(pk=owner_id, is_active=True).first()
+    if owner is None:
+        raise _field_error("owner_id", _("No active user with this id."), "does_not_exist")
+    return owner
+
+
+def _team(team_id: int) -> Team:
+    team = Team.objects.filter(pk=team_id).first()
+    if team is None:
+        raise _field_error("team_id", _("No team with this id."), "does_not_exist")
+    return team
+
+
+def _channel(channel_id: int) -> Channel:
+    channel = Channel.objects.filter(pk=channel_id).first()
+    if channel is None:
+        raise _field_error("channel_id", _("No source channel with this id."), "does_not_exist")
+    return channel
+
+
+def _tags(tag_ids: list[int]) -> list[Tag]:
+    tags = list(Tag.objects.filter(pk__in=set(tag_ids)))
+    if len(tags) != len(set(tag_ids)):
+        missing = sorted(set(tag_ids) - {t.pk for t in tags})
+        raise _field_error(
+            "tag_ids",
+            _("No tag with id %(ids)s.") % {"ids": ", ".join(map(str, missing))},
+            "does_not_exist",
+        )
+    return tags
+
+
+def _customer_data(
+    request: HttpRequest, fields: dict[str, Any], customer: Customer | None
+) -> dict[str, Any]:
+    """Turn API fields into service ``data`` (ids → rows); check who may set the owner."""
+    data = {
+        k: v
+        for k, v in fields.items()
+        if k not in {"channel_id", "owner_id", "team_id", "tag_ids", "allow_duplicates"}
+    }
+    if "channel_id" in fields:
+        data["channel"] = _channel(fields["channel_id"]) if fields["channel_id"] else None
+    if "team_id" in fields:
+        data["team"] = _team(fields["team_id"]) if fields["team_id"] else None
+    if "owner_id" in fields:
+        actor = _actor(request)
+        current = customer.owner_id if customer else actor.pk
+        if fields["owner_id"] != current:
+            allowed = (
+                access.customer_can(actor, customer, "reassign")
+                if customer
+                else actor.has_perm(access.ACTION_PERMS["reassign"])
+            )
+            if not allowed:
+                raise PermissionDenied(_("You may not change the owner of customers."))
+        data["owner"] = _owner(fields["owner_id"]) if fields["owner_id"] else None
+    return data
+
+
+def _duplicates(user: User, found: list[tuple[Customer, list[str]]]) -> list[DuplicateOut]:
+    """Probable duplicates; the id and name only of those the user may see."""
+    ids = [c.pk for c, _reasons in found]
+    visible = set(access.customers_visible_to(user).filter(pk__in=ids).values_list("pk", flat=True))
+    return [
+        DuplicateOut(
+            id=c.pk if c.pk in visible else None,
+            name=c.name if c.pk in visible else None,
+            owner=UserRef.of(c.owner),
+            visible=c.pk in visible,
+            reasons=reasons,
+        )
+        for c, reasons in found
+    ]
+
+
+def _customer_out(user: User, customer: Customer) -> CustomerOut:
+    detail = selectors.customer_detail(user=user, customer_id=customer.pk)
+    return CustomerOut.from_customer(detail or customer)
+
+
+# --- customers ----------------------------------------------------------------------------
+
+
+@router.get(
+    "/customers",
+    response={200: CustomerPage, **LIST_ERRORS},
+    tags=["customers"],
+    url_name="customer-list",
+    summary="List customers",
+)
+def customer_list(request: HttpRequest, filters: Query[CustomerListQuery]) -> CustomerPage:
+    """The customers you may see, filtered, searched and sorted; cursor-paginated."""
+    user = _actor(request)
+    owner_id = None
+    if filters.owner == "me":
+        owner_id = user.pk
+    elif filters.owner:
+        owner_id = int(filters.owner)
+    criteria = selectors.CustomerFilters(
+        q=filters.q,
+        owner_id=owner_id,
+        team_id=filters.team,
+        kind=filters.kind or "",
+        tier=filters.tier or "",
+        status=filters.status or "",
+        industry=filters.industry or "",
+        channel_id=filters.channel,
+        tag_id=filters.tag,
+        province=filters.province,
+        city=filters.city,
+        sort=filters.sort,
+    )
+    page = _paged(
+        filters.cursor,
+        lambda: selectors.customer_list(
+            user=user, filters=criteria, cursor=filters.cursor, limit=filters.limit
+        ),
+    )
+    return CustomerPage(
+        items=[CustomerListItem.from_customer(c) for c in page.items],
+        next_cursor=page.next_cursor,
+        has_more=page.has_more,
+    )
+
+
+@router.get(
+    "/customers/duplicates",
+    tags=["customers"],
+    url_name="customer-duplicates",
+    response={200: list[DuplicateOut], **AUTH_ERRORS, 403: ErrorOut, 422: ValidationErrorOut},
+    summary="Find probable duplicates",
+)
+def customer_duplicates(request: HttpRequest, query: Query[DuplicateQuery]) -> list[DuplicateOut]:
+    """Customers that are probably the same as the given values (across the whole company;
+    for those you may not see only the owner is shown, so you know whom to ask)."""
+    user = _actor(request)
+    if not user.has_perm(access.ACTION_PERMS["view"]):
+        raise PermissionDenied
+    found = services.duplicates_find(
+        name=query.name,
+        city=query.city,
+        phone=query.phone,
+        mobile=query.mobile,
+        email=query.email,
+        uscc=query.uscc,
+        exclude_id=query.exclude_id,
+    )
+    return _duplicates(user, found)
+
+
+@router.post(
+    "/customers",
+    tags=["customers"],
+    url_name="customer-create",
+    response={201: CustomerOut, 409: DuplicateConflictOut, **WRITE_ERRORS},
+    summary="Create a customer",
+)
+def customer_create(request: HttpRequest, payload: CustomerIn) -> Status[Any]:
+    """Create a customer (owned by you unless ``owner_id`` says otherwise). If probable
+    duplicates exist the answer is 409 with them, unless ``allow_duplicates`` is true."""
+    user = _actor(request)
+    if not user.has_perm("customers.add_customer"):
+        raise PermissionDenied
+    fields = payload.model_dump(exclude_unset=True)
+    data = _customer_data(request, fields, None)
+    tags = _tags(fields["tag_ids"]) if "tag_ids" in fields else None
+    if not payload.allow_duplicates:
+        found = services.duplicates_find(
+            name=payload.name,
+            city=payload.city or "",
+            phone=payload.phone or "",
+            mobile=payload.mobile or "",
+            email=payload.email or "",
+            uscc=payload.uscc or "",
+        )
+        if found:
+            return Status(
+                409,
+                DuplicateConflictOut(
+                    detail=_(
+                        "Probable duplicates exist; send allow_duplicates=true to create "
+                        "the customer anyway."
+                    ),
+                    duplicates=_duplicates(user, found),
+                ),
+            )
+    customer = services.customer_create(actor=user, data=data, tags=tags)
+    return Status(201, _customer_out(user, customer))
+
+
+@router.get(
+    "/customers/{customer_id}",
+    response={200: CustomerOut, **READ_ERRORS},
+    tags=["customers"],
+    url_name="customer-detail",
+    summary="Get a customer",
+)
+def customer_get(request: HttpRequest, customer_id: CustomerId) -> CustomerOut:
+    customer = selectors.customer_detail(user=_actor(request), customer_id=customer_id)
+    if customer is None:
+        raise Http404(_("No such customer."))
+    return CustomerOut.from_customer(customer)
+
+
+@router.patch(
+    "/customers/{customer_id}",
+    response={200: CustomerOut, **WRITE_ERRORS},
+    tags=["customers"],
+    url_name="customer-update",
+    summary="Change a customer",
+)
+def customer_update(
+    request: HttpRequest, customer_id: CustomerId, payload: CustomerPatch
+) -> CustomerOut:
+    """Change the fields sent; the rest stay. Changing the owner needs the reassign
+    permission; ``tag_ids`` replaces the tags."""
+    user = _actor(request)
+    customer = access.customer_access_by_id(user, customer_id, "edit")
+    fields = payload.model_dump(exclude_unset=True)
+    data = _customer_data(request, fields, customer)
+    tags = _tags(fields["tag_ids"]) if "tag_ids" in fields else None
+    customer = services.customer_update(actor=user, customer=customer, data=data, tags=tags)
+    return _customer_out(user, customer)
+
+
+@router.delete(
+    "/customers/{customer_id}",
+    response={204: None, **WRITE_ERRORS},
+    tags=["customers"],
+    url_name="customer-delete",
+    summary="Move a customer to the trash",
+)
+def customer_delete(request: HttpRequest, customer_id: CustomerId) -> Status[None]:
+    """Soft delete: hidden everywhere, restorable with ``POST …/restore``."""
+    user = _actor(request)
+    customer = access.customer_access_by_id(user, customer_id, "delete")
+    services.customer_delete(actor=user, customer=customer)
+    return Status(204, None)
+
+
+@router.post(
+    "/customers/{customer_id}/restore",
+    response={200: CustomerOut, **WRITE_ERRORS},
+    tags=["customers"],
+    url_name="customer-restore",
+    summary="Restore a customer from the trash",
+)
+def customer_restore(request: HttpRequest, customer_id: CustomerId) -> CustomerOut:
+    """Bring a soft-deleted customer back (a customer not in the trash is left as it is)."""
+    user = _actor(request)
+    customer = access.customer_access_by_id(user, customer_id, "restore", include_deleted=True)
+    if customer.deleted_at is not None:
+        services.customer_restore(actor=user, customer=customer)
+    return _customer_out(user, customer)
+
+
+@router.post(
+    "/customers/{customer_id}/reassign",
+    response={200: CustomerOut, **WRITE_ERRORS},
+    tags=["customers"],
+    url_name="customer-reassign",
+    summary="Give a customer to another owner",
+)
+def customer_reassign(
+    request: HttpRequest, customer_id: CustomerId, payload: ReassignIn
+) -> CustomerOut:
+    """The new owner's team becomes the customer's team; the owner is notified."""
+    user = _actor(request)
+    customer = access.customer_access_by_id(user, customer_id, "reassign")
+    new_owner = _owner(payload.owner_id)
+    services.customers_reassign(
+        actor=user,
+        customers=access.customers_actionable_by(user, "reassign").filter(pk=customer.pk),
+        new_owner=new_owner,
+        reason=payload.reason,
+    )
+    customer.refresh_from_db()
+    return _customer_out(user, customer)
+
+
+@router.get(
+    "/customers/{customer_id}/timeline",
+    response={200: TimelinePage, **READ_ERRORS, 400: ValidationErrorOut},
+    tags=["customers"],
+    url_name="customer-timeline",
+    summary="A customer's timeline (audit trail)",
+)
+def customer_timeline(
+    request: HttpRequest, customer_id: CustomerId, page: Query[CursorQuery]
+) -> TimelinePage:
+    """Every recorded change to the customer, newest first."""
+    customer = access.customer_access_by_id(_actor(request), customer_id, "view")
+    result = _paged(
+        page.cursor,
+        lambda: keyset_page(
+            timeline_for_customer(customer_id=customer.pk),
+            order=["-created_at", "-id"],
+            cursor=page.cursor,
+            limit=page.limit,
+        ),
+    )
+    return TimelinePage(
+        items=[
+            TimelineEntryOut(
+                id=e.pk,
+                action=e.action,
+                subject_type=e.subject_type,
+                subject_id=e.subject_id,
+                subject_label=e.subject_label,
+                actor=UserRef.of(e.actor),
+                changes=e.changes if isinstance(e.changes, dict) else {},
+                message=e.message,
+                created_at=e.created_at,
+            )
+            for e in result.items
+        ],
+        next_cursor=result.next_cursor,
+        has_more=result.has_more,
+    )
+
+
+# --- contacts -----------------------------------------------------------------------------
+
+
+@router.get(
+    "/contacts",
+    response={200: ContactPage, **LIST_ERRORS},
+    tags=["contacts"],
+    url_name="contact-list",
+    summary="List contacts",
+)
+def contact_list(request: HttpRequest, filters: Query[ContactListQuery]) -> ContactPage:
+    """Contacts of customers you may see, by name; cursor-paginated."""
+    user = _actor(request)
+    if (
+        filters.customer
+        and not access.customers_visible_to(user).filter(pk=filters.customer).exists()
+    ):
+        return ContactPage(items=[], next_cursor=None, has_more=False)
+    page = _paged(
+        filters.cursor,
+        lambda: selectors.contact_list(
+            user=user,
+            q=filters.q,
+            customer_id=filters.customer,
+            cursor=filters.cursor,
+            limit=filters.limit,
+        ),
+    )
+    # The selector prefetches every link; show only roles at customers the user may see.
+    customer_ids = {link.customer_id for c in page.items for link in c.links.all()}
+    visible = (
+        set(
+            access.customers_visible_to(user)
+            .filter(pk__in=customer_ids)
+            .values_list("pk", flat=True)
+        )
+        if customer_ids
+        else set()
+    )
+    return ContactPage(
+        items=[
+            ContactOut.of(c, [link for link in c.links.all() if link.customer_id in visible])
+            for c in page.items
+        ],
+        next_cursor=page.next_cursor,
+        has_more=page.has_more,
+    )
+
+
+@router.get(
+    "/contacts/{contact_id}",
+    response={200: ContactOut, **READ_ERRORS},
+    tags=["contacts"],
+    url_name="contact-detail",
+    summary="Get a contact",
+)
+def contact_get(request: HttpRequest, contact_id: ContactId) -> ContactOut:
+    user = _actor(request)
+    contact = access.contact_access_by_id(user, contact_id, "view")
+    return ContactOut.of(contact, selectors.contact_links_visible(user=user, contact=contact))
+
+
+@router.post(
+    "/contacts",
+    response={201: ContactOut, **WRITE_ERRORS},
+    tags=["contacts"],
+    url_name="contact-create",
+    summary="Create a contact of a customer",
+)
+def contact_create(request: HttpRequest, payload: ContactIn) -> Status[ContactOut]:
+    """A new person at ``customer_id``, with their title and department there."""
+    user = _actor(request)
+    if not user.has_perm("customers.add_contact"):
+        raise PermissionDenied
+    try:
+        customer = access.customer_access_by_id(user, payload.customer_id, "edit")
+    except Http404 as exc:
+        raise _field_error("customer_id", _("No such customer."), "does_not_exist") from exc
+    data = payload.model_dump(
+        exclude_unset=True, exclude={"customer_id", "title", "department", "is_primary"}
+    )
+    contact = services.contact_create(
+        actor=user,
+        customer=customer,
+        data=data,
+        title=payload.title,
+        department=payload.department,
+        is_primary=payload.is_primary,
+    )
+    return Status(
+        201, ContactOut.of(contact, selectors.contact_links_visible(user=user, contact=contact))
+    )
+
+
+@router.patch(
+    "/contacts/{contact_id}",
+    response={200: ContactOut, **WRITE_ERRORS},
+    tags=["contacts"],
+    url_name="contact-update",
+    summary="Change a contact",
+)
+def contact_update(
+    request: HttpRequest,
+    contact_id: ContactId,
+    payload: ContactPatch,
+) -> ContactOut:
+    user = _actor(request)
+    contact = access.contact_access_by_id(user, contact_id, "edit")
+    contact = services.contact_update(
+        actor=user, contact=contact, data=payload.model_dump(exclude_unset=True)
+    )
+    return ContactOut.of(contact, selectors.contact_links_visible(user=user, contact=contact))
+
+
+@router.delete(
+    "/contacts/{contact_id}",
+    response={204: None, **WRITE_ERRORS},
+    tags=["contacts"],
+    url_name="contact-delete",
+    summary="Delete a contact",
+)
+def contact_delete(request: HttpRequest, contact_id: ContactId) -> Status[None]:
+    user = _actor(request)
+    contact: Contact = access.contact_access_by_id(user, contact_id, "delete")
+    services.contact_delete(actor=user, contact=contact)
+    return Status(204, None)
+
+
+# --- reference lists ----------------------------------------------------------------------
+
+
+@router.get(
+    "/tags",
+    response={200: list[TagOut], **AUTH_ERRORS},
+    tags=["reference"],
+    url_name="tag-list",
+    summary="All tags",
+)
+def tag_list(request: HttpRequest) -> list[TagOut]:
+    return [TagOut(id=t.pk, name=t.name, color=t.color) for t in Tag.objects.order_by("name")]
+
+
+@router.get(
+    "/channels",
+    response={200: list[ChannelOut], **AUTH_ERRORS},
+    tags=["reference"],
+    url_name="channel-list",
+    summary="All source channels",
+)
+def channel_list(request: HttpRequest) -> list[ChannelOut]:
+    return [
+        ChannelOut(id=c.pk, name=c.name, is_active=c.is_active)
+        for c in Channel.objects.order_by("name")
+    ]
