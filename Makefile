@@ -47,19 +47,20 @@ test: setup
 	@$(MAKE) --no-print-directory test-sqlite
 	@if [ -n "$$DATABASE_URL" ]; then $(MAKE) --no-print-directory test-postgres; fi
 
-# pytest exits 5 when it collects no test: that is a failure here too.
+# scripts/pytest-run treats pytest's exit code 5 (no test collected) as a failure.
 test-sqlite:
-	$(PY) -m pytest -n auto -m "not browser and not redis" -q
+	env -u DATABASE_URL -u REDIS_URL scripts/pytest-run -n 2 -m "not browser and not redis" -q
 
 test-postgres:
 	@test -n "$$DATABASE_URL" || { echo "Set DATABASE_URL=postgres://..."; exit 1; }
-	$(PY) -m pytest -n auto -m "not browser and not redis" -q
+	env -u REDIS_URL scripts/pytest-run -n 2 -m "not browser and not redis" -q
 
-test-redis:
-	$(PY) -m pytest -m redis -q -p no:randomly
+# Needs REDIS_URL (and a database a worker process can share: DATABASE_URL).
+test-redis: setup
+	scripts/pytest-run -m redis -q -p no:randomly
 
-test-browser:
-	$(PY) -m pytest -m browser -q -p no:randomly
+test-browser: setup
+	scripts/pytest-run -m browser -q -p no:randomly
 
 lint:
 	$(PY) -m ruff check .

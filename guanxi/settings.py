@@ -132,9 +132,7 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
-    "purge-expired-exports": {"task": "guanxi.customers.tasks.cleanup_old_files", "schedule": 3600.0},
-}
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
 
 # --- Auth ---------------------------------------------------------------------------------
 LOGIN_URL = "users:login"
