@@ -1,0 +1,1060 @@
+"""Every write of the import/export feature.
+
+Imports stream the uploaded file in batches of ``BATCH_SIZE`` rows. Each batch commits in
+one transaction together with the job's counters and the batch's reported issues, so a
+job that stops half-way resumes after the last committed batch, and re-running a finished
+job does nothing. New customers are written with bulk inserts (plus their audit entries);
+updates and contacts go through the customers app's services one row at a time.
+"""
+
+import csv
+import io
+import logging
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import IO, Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files import File
+from django.core.files.uploadedfile import UploadedFile
+from django.db import DatabaseError, transaction
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from guanxi.activities.models import AuditEntry, Notification
+from guanxi.activities.services import audit_record, diff_fields, notification_send
+from guanxi.core.validators import normalize_phone
+from guanxi.customers.access import (
+    contacts_editable_by,
+    customers_actionable_by,
+    customers_visible_to,
+)
+from guanxi.customers.models import Channel, Contact, ContactLink, Customer, Tag
+from guanxi.customers.services import (
+    CONTACT_FIELDS,
+    CUSTOMER_FIELDS,
+    contact_create,
+    contact_link,
+    contact_prepare,
+    contact_update,
+    customer_prepare,
+    customer_update,
+)
+from guanxi.transfers import readers
+from guanxi.transfers.fields import (
+    choice_aliases,
+    fields_for,
+    guess_mapping,
+    parse_date,
+    split_tags,
+)
+from guanxi.transfers.models import ExportJob, Format, ImportIssue, ImportJob, Kind, Status
+from guanxi.transfers.selectors import (
+    export_contact_links,
+    export_customers,
+    import_last_mapping,
+)
+from guanxi.users.models import User
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 500
+EXPORT_INLINE_MAX = 2000
+IMPORT_PERM = "customers.import_customer"
+EXPORT_PERM = "customers.export_customer"
+_CUSTOMER_EXCLUDE = ["search_text", "name_pinyin", "name_initials", "owner", "team",
+                     "channel", "merged_into", "deleted_by"]
+
+
+def _raw(stream: Any) -> IO[bytes]:
+    """The file object under Django's File wrappers (TextIOWrapper and openpyxl want it)."""
+    while hasattr(stream, "file") and stream.file is not None and stream.file is not stream:
+        stream = stream.file
+    return stream  # type: ignore[no-any-return]
+
+
+# --- creating and configuring an import -------------------------------------------------
+
+def import_job_create(*, actor: User, kind: str, upload: UploadedFile) -> ImportJob:
+    """Store an uploaded file as a new import of ``kind`` after checking that it can be
+    read: type, size, text encoding, a header row. The column mapping is pre-filled."""
+    if not actor.has_perm(IMPORT_PERM):
+        raise PermissionDenied
+    if kind not in Kind.values:
+        raise ValidationError({"kind": _("Choose customers or contacts.")})
+    name = Path(upload.name or "import").name[:255]
+    size = upload.size or 0
+    if size == 0:
+        raise ValidationError({"file": _("The file is empty.")})
+    if size > settings.IMPORT_MAX_BYTES:
+        raise ValidationError({"file": _("The file is larger than %(mb)d MB.") % {
+            "mb": settings.IMPORT_MAX_BYTES // (1024 * 1024)}})
+    stream = _raw(upload)
+    stream.seek(0)
+    head = stream.read(4096)
+    try:
+        fmt = readers.format_from_name(name, head)
+        if fmt == Format.VCF and kind != Kind.CONTACTS:
+            raise ValidationError(_("vCard files hold contacts: choose “Contacts”."))
+        encoding = readers.detect_encoding(stream) if fmt != Format.XLSX else ""
+        delimiter = ","
+        if fmt == Format.CSV:
+            first = io.TextIOWrapper(stream, encoding=encoding, newline="")
+            delimiter = readers.sniff_delimiter(first.readline())
+            first.detach()
+        headers = readers.read_header(stream, format=fmt, encoding=encoding,
+                                      delimiter=delimiter)
+    except ValidationError as exc:
+        raise ValidationError({"file": exc.messages}) from exc
+    headers = [h or _("Column %(n)d") % {"n": i + 1} for i, h in enumerate(headers)]
+    if fmt == Format.VCF:
+        mapping = list(readers.VCARD_MAPPING)
+    else:
+        mapping = guess_mapping(kind, headers, import_last_mapping(user=actor, kind=kind))
+    job = ImportJob(user=actor, kind=kind, original_name=name, format=fmt,
+                    encoding=encoding, delimiter=delimiter, headers=headers, mapping=mapping)
+    stream.seek(0)
+    job.file.save(name, File(stream, name=name), save=False)
+    job.save()
+    return job
+
+
+def import_job_configure(
+    *, actor: User, job: ImportJob, mapping: list[str], duplicate_mode: str,
+    all_or_nothing: bool,
+) -> ImportJob:
+    """Save the column mapping and options of a job that has not started yet."""
+    if job.user_id != actor.pk or not actor.has_perm(IMPORT_PERM):
+        raise PermissionDenied
+    if job.status != Status.PENDING:
+        raise ValidationError(_("This import has already started."))
+    keys = {f.key for f in fields_for(job.kind)}
+    mapping = [m if m in keys else "" for m in mapping][: len(job.headers)]
+    mapping += [""] * (len(job.headers) - len(mapping))
+    errors: list[str] = []
+    chosen = [m for m in mapping if m]
+    doubled = sorted({m for m in chosen if chosen.count(m) > 1})
+    labels = {f.key: str(f.label) for f in fields_for(job.kind)}
+    if doubled:
+        errors.append(_("Each field can be chosen for one column only: %(fields)s.") % {
+            "fields": ", ".join(labels[d] for d in doubled)})
+    if "name" not in chosen:
+        errors.append(_("Choose the column that holds the name."))
+    if job.kind == Kind.CONTACTS and not {"customer_name", "customer_uscc"} & set(chosen):
+        errors.append(_("Choose the column with the customer name or USCC: every contact "
+                        "belongs to a customer."))
+    if duplicate_mode not in ImportJob.DuplicateMode.values:
+        errors.append(_("Choose what to do with existing records."))
+    if errors:
+        raise ValidationError({"mapping": errors})
+    job.mapping = mapping
+    job.duplicate_mode = duplicate_mode
+    job.all_or_nothing = all_or_nothing
+    job.save(update_fields=["mapping", "duplicate_mode", "all_or_nothing", "updated_at"])
+    return job
+
+
+def import_job_start(*, actor: User, job: ImportJob) -> ImportJob:
+    """Queue the import (after commit). Starting a started job changes nothing."""
+    if job.user_id != actor.pk or not actor.has_perm(IMPORT_PERM):
+        raise PermissionDenied
+    if job.status != Status.PENDING:
+        return job
+    if "name" not in job.mapping:
+        raise ValidationError({"mapping": _("Choose the column that holds the name.")})
+    job.status = Status.RUNNING
+    job.message = ""
+    job.save(update_fields=["status", "message", "updated_at"])
+    from guanxi.transfers.tasks import import_job_run_task
+
+    transaction.on_commit(lambda: import_job_run_task.delay(job.pk))
+    return job
+
+
+# --- rows -------------------------------------------------------------------------------
+
+@dataclass
+class RowResult:
+    row: int
+    values: list[str]
+    issues: list[tuple[str, str]] = field(default_factory=list)
+    action: str = ""  # create / update / skip / error
+    note: str = ""
+    customer: Customer | None = None
+    tags: list[Tag] | None = None
+    contact: dict[str, Any] | None = None
+    contact_meta: dict[str, str] = field(default_factory=dict)
+    target_id: int | None = None
+    given: list[str] = field(default_factory=list)
+    match_keys: list[tuple[str, ...]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.issues
+
+
+def _messages(exc: ValidationError) -> dict[str, list[str]]:
+    if hasattr(exc, "error_dict"):
+        return {k: [str(m) for e in v for m in e.messages] for k, v in exc.error_dict.items()}
+    return {"": [str(m) for m in exc.messages]}
+
+
+class _Importer:
+    """Turns rows into records for one job. Holds small caches (owners, channels, tags)
+    that stay bounded by the number of distinct values, not by the number of rows."""
+
+    def __init__(self, job: ImportJob, *, dry_run: bool) -> None:
+        self.job = job
+        self.actor: User = job.user
+        self.dry_run = dry_run
+        self.columns = [(i, key) for i, key in enumerate(job.mapping) if key]
+        self.aliases = choice_aliases()
+        self.owners: dict[str, User | None] = {}
+        self.channels: dict[str, Channel | None] = {}
+        self.tags: dict[str, Tag] = {}
+        self.source = _("Imported from %(file)s") % {"file": job.original_name}
+
+    # values ---------------------------------------------------------------------
+    def _fields(self, values: list[str]) -> dict[str, str]:
+        data: dict[str, str] = {}
+        for index, key in self.columns:
+            value = values[index].strip() if index < len(values) else ""
+            if len(value) > 1 and value[0] == "'" and value[1] in "=+-@":
+                value = value[1:]  # undo our own export's formula escaping
+            data[key] = value
+        return data
+
+    def _choice(self, result: RowResult, key: str, value: str) -> str | None:
+        found = self.aliases[key].get(value.strip().lower())
+        if found is None:
+            result.issues.append((key, _("“%(value)s” is not a valid choice.") % {
+                "value": value}))
+        return found
+
+    def _date(self, result: RowResult, key: str, value: str) -> date | None:
+        try:
+            return parse_date(value)
+        except ValueError:
+            result.issues.append((key, _("“%(value)s” is not a date (use YYYY-MM-DD).") % {
+                "value": value}))
+            return None
+
+    def _owner(self, result: RowResult, username: str) -> User | None:
+        if username not in self.owners:
+            self.owners[username] = (
+                User.objects.filter(Q(username=username) | Q(display_name=username),
+                                    is_active=True)
+                .select_related("team").order_by("-username").first())
+        owner = self.owners[username]
+        if owner is None:
+            result.issues.append(("owner", _("No active user “%(name)s”.") % {
+                "name": username}))
+        return owner
+
+    def _channel(self, result: RowResult, name: str) -> Channel | None:
+        if name not in self.channels:
+            self.channels[name] = Channel.objects.filter(name=name).first()
+        channel = self.channels[name]
+        if channel is None:
+            result.issues.append(("channel", _("No source channel named “%(name)s”.") % {
+                "name": name}))
+        return channel
+
+    def _tags(self, names: list[str]) -> list[Tag]:
+        tags = []
+        for name in names:
+            if name not in self.tags:
+                tag = Tag.objects.filter(name=name).first()
+                if tag is None:
+                    tag = Tag(name=name) if self.dry_run else Tag.objects.get_or_create(
+                        name=name)[0]
+                self.tags[name] = tag
+            tags.append(self.tags[name])
+        return tags
+
+    # customers ------------------------------------------------------------------
+    def customer_row(self, row: int, values: list[str]) -> RowResult:
+        result = RowResult(row=row, values=values)
+        data = self._fields(values)
+        fields: dict[str, Any] = {}
+        for key in ("name", "phone", "mobile", "email", "website", "uscc", "province",
+                    "city", "lunar_birthday", "notes"):
+            if data.get(key):
+                fields[key] = data[key]
+        if not data.get("name"):
+            result.issues.append(("name", _("The name is empty.")))
+        for key in ("kind", "tier", "status", "industry", "gender"):
+            if data.get(key):
+                choice = self._choice(result, key, data[key])
+                if choice is not None:
+                    fields[key] = choice
+        if "kind" not in fields and "uscc" not in fields and data.get("gender"):
+            fields["kind"] = Customer.Kind.PERSON
+        if data.get("birthday"):
+            fields["birthday"] = self._date(result, "birthday", data["birthday"])
+        if data.get("owner"):
+            fields["owner"] = self._owner(result, data["owner"])
+        if data.get("channel"):
+            fields["channel"] = self._channel(result, data["channel"])
+        if data.get("tags"):
+            result.tags = self._tags(split_tags(data["tags"]))
+        if data.get("contact_name"):
+            result.contact = {"name": data["contact_name"],
+                              "mobile": data.get("contact_mobile", ""),
+                              "email": data.get("contact_email", "")}
+            result.contact_meta = {"title": data.get("contact_title", "")[:100]}
+            self._check_contact(result, result.contact, prefix="contact_")
+        elif data.get("contact_mobile") or data.get("contact_email"):
+            result.issues.append(("contact_name", _("The contact's name is empty.")))
+        result.given = sorted(fields)
+        owner = fields.get("owner") or self.actor
+        customer = Customer(**{k: v for k, v in fields.items() if k in CUSTOMER_FIELDS})
+        customer.owner = owner
+        if owner.team_id:
+            customer.team_id = owner.team_id
+        try:
+            customer_prepare(customer)
+            customer.full_clean(exclude=_CUSTOMER_EXCLUDE)
+        except ValidationError as exc:
+            for key, messages in _messages(exc).items():
+                for message in messages:
+                    result.issues.append((key if key != "__all__" else "", message))
+        result.customer = customer
+        result.match_keys = _customer_keys(customer)
+        return result
+
+    def _check_contact(self, result: RowResult, data: dict[str, Any], prefix: str) -> None:
+        contact = Contact(**{k: v for k, v in data.items() if k in CONTACT_FIELDS})
+        try:
+            contact_prepare(contact)
+            contact.full_clean(exclude=["name_pinyin", "name_initials"])
+        except ValidationError as exc:
+            for key, messages in _messages(exc).items():
+                for message in messages:
+                    result.issues.append((f"{prefix}{key}" if key != "__all__" else "",
+                                          message))
+
+    def customer_batch(self, results: list[RowResult]) -> None:
+        """Decide create / update / skip for each valid row, then write (unless dry run)."""
+        mode = self.job.duplicate_mode
+        valid = [r for r in results if r.ok]
+        index = _customer_index(valid) if mode != ImportJob.DuplicateMode.CREATE else {}
+        pending: dict[tuple[str, ...], int] = {}
+        for r in results:
+            if not r.ok:
+                r.action = "error"
+                continue
+            r.action = "create"
+            if mode == ImportJob.DuplicateMode.CREATE:
+                continue
+            earlier = next((pending[k] for k in r.match_keys if k in pending), None)
+            match = next((index[k] for k in r.match_keys if k in index), None)
+            if earlier is not None:
+                r.action = "skip"
+                r.note = _("Same customer as row %(row)d of this file.") % {"row": earlier}
+            elif match is not None:
+                r.target_id = match
+                r.action = "skip" if mode == ImportJob.DuplicateMode.SKIP else "update"
+                r.note = _("A customer with the same %(what)s already exists.") % {
+                    "what": _key_labels()[_match_kind(r.match_keys, index)]}
+            if r.action == "create":
+                for key in r.match_keys:
+                    pending.setdefault(key, r.row)
+        updates = [r for r in results if r.action == "update"]
+        if updates:
+            editable = set(customers_actionable_by(self.actor, "edit").filter(
+                pk__in=[r.target_id for r in updates]).values_list("pk", flat=True))
+            for r in updates:
+                if r.target_id not in editable:
+                    r.action = "error"
+                    r.issues.append(("", _("This row matches an existing customer you may "
+                                           "not change.")))
+        if self.dry_run:
+            return
+        self._customers_create([r for r in results if r.action == "create"])
+        for r in results:
+            if r.action == "update":
+                self._customer_update(r)
+
+    def _customers_create(self, rows: list[RowResult]) -> None:
+        if not rows:
+            return
+        try:
+            with transaction.atomic():
+                created = Customer.objects.bulk_create([r.customer for r in rows if r.customer])
+                for r, customer in zip(rows, created, strict=True):
+                    r.customer = customer
+                self._after_create(rows)
+        except (DatabaseError, ValidationError):
+            # One bad row spoils a bulk insert: fall back to one savepoint per row so the
+            # good rows still go in and the bad one is reported.
+            for r in rows:
+                assert r.customer is not None
+                r.customer.pk = None
+                r.customer._state.adding = True
+                try:
+                    with transaction.atomic():
+                        r.customer.save()
+                        self._after_create([r])
+                except (DatabaseError, ValidationError) as exc:
+                    r.action = "error"
+                    r.issues.append(("", _("Could not be saved: %(error)s") % {"error": exc}))
+
+    def _after_create(self, rows: list[RowResult]) -> None:
+        through = Customer.tags.through
+        links = []
+        entries = []
+        for r in rows:
+            c = r.customer
+            assert c is not None and c.pk is not None
+            if r.tags:
+                links.extend(through(customer_id=c.pk, tag_id=t.pk) for t in r.tags)
+            snapshot = {f: getattr(c, f) for f in CUSTOMER_FIELDS
+                        if f not in {"channel", "owner", "team"}}
+            snapshot["channel"] = c.channel_id and str(c.channel)
+            snapshot["owner"] = c.owner_id and str(c.owner)
+            changes = diff_fields({}, snapshot)
+            if r.tags:
+                changes["tags"] = [None, ", ".join(t.name for t in r.tags)]
+            entries.append(AuditEntry(
+                actor=self.actor, action=AuditEntry.Action.IMPORT, subject_type="customer",
+                subject_id=c.pk, subject_label=c.name[:200], customer_id=c.pk,
+                changes=changes, message=self.source))
+        through.objects.bulk_create(links, ignore_conflicts=True)
+        AuditEntry.objects.bulk_create(entries)
+        for r in rows:
+            if r.contact and r.customer is not None:
+                contact_create(actor=self.actor, customer=r.customer, data=r.contact,
+                               title=r.contact_meta.get("title", ""))
+
+    def _customer_update(self, r: RowResult) -> None:
+        assert r.customer is not None
+        target = Customer.objects.select_related("owner", "team", "channel").get(
+            pk=r.target_id)
+        data = {f: getattr(r.customer, f) for f in r.given if f in CUSTOMER_FIELDS}
+        tags = None
+        if r.tags:
+            tags = list({*target.tags.all(), *r.tags})
+        try:
+            with transaction.atomic():
+                customer_update(actor=self.actor, customer=target, data=data, tags=tags)
+                if r.contact and not target.contact_links.filter(
+                        contact__name=r.contact["name"]).exists():
+                    contact_create(actor=self.actor, customer=target, data=r.contact,
+                                   title=r.contact_meta.get("title", ""))
+        except ValidationError as exc:
+            r.action = "error"
+            for key, messages in _messages(exc).items():
+                for message in messages:
+                    r.issues.append((key if key != "__all__" else "", message))
+
+    # contacts -------------------------------------------------------------------
+    def contact_row(self, row: int, values: list[str]) -> RowResult:
+        result = RowResult(row=row, values=values)
+        data = self._fields(values)
+        contact: dict[str, Any] = {}
+        for key in ("name", "mobile", "phone", "email", "wechat", "notes"):
+            if data.get(key):
+                contact[key] = data[key]
+        if not data.get("name"):
+            result.issues.append(("name", _("The name is empty.")))
+        if data.get("gender"):
+            gender = self._choice(result, "gender", data["gender"])
+            if gender is not None:
+                contact["gender"] = gender
+        if data.get("birthday"):
+            contact["birthday"] = self._date(result, "birthday", data["birthday"])
+        if not data.get("customer_name") and not data.get("customer_uscc"):
+            result.issues.append(("customer_name", _("The customer is empty.")))
+        self._check_contact(result, contact, prefix="")
+        result.contact = contact
+        result.contact_meta = {
+            "title": data.get("title", "")[:100], "department": data.get("department", "")[:100],
+            "customer_name": " ".join(data.get("customer_name", "").split()),
+            "customer_uscc": data.get("customer_uscc", "").strip().upper().replace(" ", ""),
+        }
+        return result
+
+    def contact_batch(self, results: list[RowResult]) -> None:
+        valid = [r for r in results if r.ok]
+        names = {r.contact_meta["customer_name"] for r in valid} - {""}
+        usccs = {r.contact_meta["customer_uscc"] for r in valid} - {""}
+        by_name: dict[str, list[int]] = {}
+        by_uscc: dict[str, int] = {}
+        if names or usccs:
+            for pk, name, uscc in customers_visible_to(self.actor).filter(
+                    Q(name__in=names) | Q(uscc__in=usccs)).values_list("pk", "name", "uscc"):
+                by_name.setdefault(name, []).append(pk)
+                if uscc:
+                    by_uscc.setdefault(uscc, pk)
+        for r in valid:
+            uscc, name = r.contact_meta["customer_uscc"], r.contact_meta["customer_name"]
+            if uscc and uscc in by_uscc:
+                r.contact_meta["customer_id"] = str(by_uscc[uscc])
+            elif name and len(by_name.get(name, [])) == 1:
+                r.contact_meta["customer_id"] = str(by_name[name][0])
+            elif name and len(by_name.get(name, [])) > 1:
+                r.issues.append(("customer_name", _("Several customers are called “%(name)s”; "
+                                                    "add a USCC column.") % {"name": name}))
+            else:
+                r.issues.append(("customer_name" if name else "customer_uscc",
+                                 _("No customer “%(name)s” that you can see.") % {
+                                     "name": name or uscc}))
+        valid = [r for r in results if r.ok]
+        customer_ids = {int(r.contact_meta["customer_id"]) for r in valid}
+        editable = set(customers_actionable_by(self.actor, "edit").filter(
+            pk__in=customer_ids).values_list("pk", flat=True))
+        existing: dict[tuple[Any, ...], int] = {}
+        mode = self.job.duplicate_mode
+        if mode != ImportJob.DuplicateMode.CREATE and customer_ids:
+            for link in ContactLink.objects.filter(
+                    customer_id__in=customer_ids, contact__deleted_at__isnull=True
+            ).select_related("contact").order_by("id"):
+                c = link.contact
+                for key in _contact_keys(c.name, c.mobile_normalized, c.email):
+                    existing.setdefault((link.customer_id, *key), c.pk)
+        contact_editable: set[int] = set()
+        pending: dict[tuple[Any, ...], int] = {}
+        for r in results:
+            if not r.ok:
+                r.action = "error"
+                continue
+            assert r.contact is not None
+            customer_id = int(r.contact_meta["customer_id"])
+            if customer_id not in editable:
+                r.action = "error"
+                r.issues.append(("customer_name", _("You may not add contacts to this "
+                                                    "customer.")))
+                continue
+            prepared = Contact(**r.contact)
+            contact_prepare(prepared)
+            keys = [(customer_id, *k) for k in _contact_keys(
+                prepared.name, prepared.mobile_normalized, prepared.email)]
+            r.action = "create"
+            if mode != ImportJob.DuplicateMode.CREATE:
+                earlier = next((pending[k] for k in keys if k in pending), None)
+                match = next((existing[k] for k in keys if k in existing), None)
+                if earlier is not None:
+                    r.action, r.note = "skip", _("Same contact as row %(row)d of this file.") % {
+                        "row": earlier}
+                elif match is not None:
+                    r.target_id = match
+                    r.action = "skip" if mode == ImportJob.DuplicateMode.SKIP else "update"
+                    r.note = _("This customer already has this contact.")
+            if r.action == "create":
+                for k in keys:
+                    pending.setdefault(k, r.row)
+        updates = [r.target_id for r in results if r.action == "update"]
+        if updates:
+            contact_editable = set(contacts_editable_by(self.actor).filter(
+                pk__in=updates).values_list("pk", flat=True))
+        for r in results:
+            if r.action == "update" and r.target_id not in contact_editable:
+                r.action = "error"
+                r.issues.append(("", _("This row matches an existing contact you may not "
+                                       "change.")))
+        if self.dry_run:
+            return
+        customers = {c.pk: c for c in Customer.objects.filter(pk__in=customer_ids)}
+        for r in results:
+            if r.action not in {"create", "update"}:
+                continue
+            assert r.contact is not None
+            customer = customers[int(r.contact_meta["customer_id"])]
+            try:
+                with transaction.atomic():
+                    if r.action == "create":
+                        contact_create(actor=self.actor, customer=customer, data=r.contact,
+                                       title=r.contact_meta["title"],
+                                       department=r.contact_meta["department"])
+                    else:
+                        target = Contact.objects.get(pk=r.target_id)
+                        contact_update(actor=self.actor, contact=target, data=r.contact)
+                        if r.contact_meta["title"] or r.contact_meta["department"]:
+                            contact_link(actor=self.actor, contact=target, customer=customer,
+                                         title=r.contact_meta["title"],
+                                         department=r.contact_meta["department"])
+            except (ValidationError, DatabaseError) as exc:
+                r.action = "error"
+                messages = _messages(exc) if isinstance(exc, ValidationError) else {
+                    "": [str(exc)]}
+                for key, items in messages.items():
+                    r.issues.extend((key if key != "__all__" else "", m) for m in items)
+
+    # both -----------------------------------------------------------------------
+    def process(self, batch: list[tuple[int, list[str]]]) -> list[RowResult]:
+        if self.job.kind == Kind.CUSTOMERS:
+            results = [self.customer_row(row, values) for row, values in batch]
+            self.customer_batch(results)
+        else:
+            results = [self.contact_row(row, values) for row, values in batch]
+            self.contact_batch(results)
+        return results
+
+
+def _key_labels() -> dict[str, str]:
+    return {"uscc": _("Unified Social Credit Code"), "phone": _("phone number"),
+            "email": _("e-mail"), "namecity": _("name in the same city"), "name": _("name")}
+
+
+def _customer_keys(c: Customer) -> list[tuple[str, ...]]:
+    """Duplicate keys, strongest first; the same rules as ``duplicates_find``."""
+    keys: list[tuple[str, ...]] = []
+    if c.uscc:
+        keys.append(("uscc", c.uscc.upper()))
+    for raw in (c.mobile, c.phone):
+        norm = normalize_phone(raw)
+        if len(norm) >= 7:
+            keys.append(("phone", norm))
+    if c.email:
+        keys.append(("email", c.email.lower()))
+    if c.name:
+        keys.append(("namecity", c.name, c.city) if c.city else ("name", c.name))
+    return keys
+
+
+def _match_kind(keys: list[tuple[str, ...]], index: dict[tuple[str, ...], int]) -> str:
+    return next(k[0] for k in keys if k in index)
+
+
+def _customer_index(rows: list[RowResult]) -> dict[tuple[str, ...], int]:
+    """Existing live customers sharing a duplicate key with any row: key → customer id."""
+    phones, emails, usccs, names = set(), set(), set(), set()
+    for r in rows:
+        for key in r.match_keys:
+            {"phone": phones, "email": emails, "uscc": usccs}.get(key[0], names).add(key[1])
+    if not (phones or emails or usccs or names):
+        return {}
+    condition = (Q(phone_normalized__in=phones) | Q(mobile_normalized__in=phones)
+                 | Q(email__in=emails) | Q(uscc__in=usccs) | Q(name__in=names))
+    index: dict[tuple[str, ...], int] = {}
+    for pk, name, city, phone, mobile, email, uscc in (
+        Customer.objects.alive().filter(condition).order_by("id").values_list(
+            "pk", "name", "city", "phone_normalized", "mobile_normalized", "email", "uscc")
+    ):
+        candidates: list[tuple[str, ...]] = [("name", name), ("namecity", name, city)]
+        if uscc:
+            candidates.append(("uscc", uscc))
+        if email:
+            candidates.append(("email", email))
+        candidates.extend(("phone", p) for p in (phone, mobile) if p and len(p) >= 7)
+        for key in candidates:
+            index.setdefault(key, pk)
+    return index
+
+
+def _contact_keys(name: str, mobile: str, email: str) -> list[tuple[str, str]]:
+    keys = []
+    if mobile:
+        keys.append(("mobile", mobile))
+    if email:
+        keys.append(("email", email.lower()))
+    keys.append(("name", name))
+    return keys
+
+
+# --- running an import -------------------------------------------------------------------
+
+def _data_rows(job: ImportJob, stream: IO[bytes]) -> Iterator[tuple[int, list[str]]]:
+    """(row number, values) for every non-empty row after the header row."""
+    with readers.open_rows(stream, format=job.format, encoding=job.encoding,
+                           delimiter=job.delimiter) as rows:
+        header_seen = False
+        for number, values in enumerate(rows, start=1):
+            if not any(v.strip() for v in values):
+                continue
+            if not header_seen:
+                header_seen = True
+                continue
+            yield number, values
+
+
+def _batches(rows: Iterable[tuple[int, list[str]]], size: int,
+             ) -> Iterator[list[tuple[int, list[str]]]]:
+    batch: list[tuple[int, list[str]]] = []
+    for item in rows:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _issues(job: ImportJob, results: Iterable[RowResult]) -> list[ImportIssue]:
+    issues = []
+    for r in results:
+        if r.action == "error":
+            issues.extend(ImportIssue(job=job, row=r.row, field=f, message=m, values=r.values)
+                          for f, m in r.issues or [("", _("Unknown error"))])
+        elif r.action == "skip":
+            issues.append(ImportIssue(job=job, row=r.row, level=ImportIssue.Level.SKIPPED,
+                                      message=r.note, values=r.values))
+    return issues
+
+
+def _count(results: list[RowResult], action: str) -> int:
+    return sum(1 for r in results if r.action == action)
+
+
+def import_preview(*, job: ImportJob, limit: int = 10) -> list[RowResult]:
+    """The first ``limit`` data rows, validated and classified, with nothing written."""
+    importer = _Importer(job, dry_run=True)
+    with job.file.open("rb") as f:
+        rows = _data_rows(job, _raw(f))
+        batch = [item for _i, item in zip(range(limit), rows, strict=False)]
+    return importer.process(batch) if batch else []
+
+
+def import_job_run(*, job_id: int, batch_size: int = BATCH_SIZE) -> ImportJob:
+    """Run (or resume) an import. Does nothing for a finished or not yet started job."""
+    job = ImportJob.objects.select_related("user").get(pk=job_id)
+    if job.status != Status.RUNNING:
+        return job
+    try:
+        if job.started_at is None or job.all_or_nothing:
+            ImportIssue.objects.filter(job=job).delete()
+            ImportJob.objects.filter(pk=job.pk).update(
+                processed=0, created=0, updated=0, skipped=0, failed=0,
+                started_at=timezone.now())
+            job.refresh_from_db()
+        if job.total is None:
+            with job.file.open("rb") as f:
+                job.total = sum(1 for _row in _data_rows(job, _raw(f)))
+            job.save(update_fields=["total", "updated_at"])
+        if job.all_or_nothing:
+            _run_all_or_nothing(job, batch_size)
+            complete = True
+        else:
+            complete = _run_batches(job, batch_size)
+        job.refresh_from_db()
+        if complete and job.status == Status.RUNNING:
+            _finish(job)
+    except ValidationError as exc:
+        _fail(job, " ".join(exc.messages))
+    except Exception as exc:
+        logger.exception("Import %s stopped", job_id)
+        _fail(job, _("The import stopped: %(error)s") % {"error": exc})
+    job.refresh_from_db()
+    return job
+
+
+def _commit_batch(job: ImportJob, results: list[RowResult], offset: int) -> bool:
+    """Save a batch's issues and counters with its rows; False if another worker is ahead."""
+    locked = ImportJob.objects.select_for_update().get(pk=job.pk)
+    if locked.processed != offset or locked.status != Status.RUNNING:
+        return False
+    ImportIssue.objects.bulk_create(_issues(job, results))
+    locked.processed += len(results)
+    locked.created += _count(results, "create")
+    locked.updated += _count(results, "update")
+    locked.skipped += _count(results, "skip")
+    locked.failed += _count(results, "error")
+    locked.save(update_fields=["processed", "created", "updated", "skipped", "failed",
+                               "updated_at"])
+    return True
+
+
+def _run_batches(job: ImportJob, batch_size: int) -> bool:
+    importer = _Importer(job, dry_run=False)
+    offset = job.processed
+    with job.file.open("rb") as f:
+        rows = _data_rows(job, _raw(f))
+        for _skip in zip(range(offset), rows, strict=False):
+            pass
+        for batch in _batches(rows, batch_size):
+            with transaction.atomic():
+                results = importer.process(batch)
+                if not _commit_batch(job, results, offset):
+                    transaction.set_rollback(True)
+                    return False
+            offset += len(batch)
+    return True
+
+
+class _RollbackError(Exception):
+    pass
+
+
+def _run_all_or_nothing(job: ImportJob, batch_size: int) -> None:
+    # First pass: check every row without writing. Second pass, only if all rows passed:
+    # write them all in one transaction, so a late failure rolls everything back.
+    checker = _Importer(job, dry_run=True)
+    offset = 0
+    with job.file.open("rb") as f:
+        for batch in _batches(_data_rows(job, _raw(f)), batch_size):
+            results = checker.process(batch)
+            with transaction.atomic():
+                _commit_batch(job, [_as_check(r) for r in results], offset)
+            offset += len(batch)
+    job.refresh_from_db()
+    if job.failed:
+        ImportJob.objects.filter(pk=job.pk).update(
+            created=0, updated=0, skipped=0,
+            message=_("Nothing was imported: %(n)d rows have errors. Correct them and import "
+                      "the file again.") % {"n": job.failed})
+        return
+    ImportIssue.objects.filter(job=job).delete()
+    ImportJob.objects.filter(pk=job.pk).update(processed=0, created=0, updated=0, skipped=0)
+    writer = _Importer(job, dry_run=False)
+    totals = {"create": 0, "update": 0, "skip": 0}
+    late: list[RowResult] = []
+    skipped: list[RowResult] = []
+    try:
+        with transaction.atomic(), job.file.open("rb") as f:
+            for batch in _batches(_data_rows(job, _raw(f)), batch_size):
+                results = writer.process(batch)
+                late.extend(r for r in results if r.action == "error")
+                if late:
+                    raise _RollbackError
+                skipped.extend(r for r in results if r.action == "skip")
+                for action in totals:
+                    totals[action] += _count(results, action)
+            ImportIssue.objects.bulk_create(_issues(job, skipped), batch_size=1000)
+            ImportJob.objects.filter(pk=job.pk).update(
+                processed=sum(totals.values()), created=totals["create"],
+                updated=totals["update"], skipped=totals["skip"])
+    except _RollbackError:
+        ImportIssue.objects.bulk_create(_issues(job, late))
+        ImportJob.objects.filter(pk=job.pk).update(
+            processed=job.total or 0, created=0, updated=0, skipped=0, failed=len(late),
+            message=_("Nothing was imported: %(n)d rows could not be saved.") % {
+                "n": len(late)})
+
+
+def _as_check(r: RowResult) -> RowResult:
+    # In the checking pass, nothing is created or updated yet.
+    return r if r.action in {"error", "skip"} else RowResult(row=r.row, values=[], action="")
+
+
+def _fail(job: ImportJob, message: str) -> None:
+    ImportJob.objects.filter(pk=job.pk).update(status=Status.FAILED, message=message[:2000],
+                                               finished_at=timezone.now())
+
+
+def _finish(job: ImportJob) -> None:
+    if job.issues.exists():
+        _write_error_report(job)
+    job.status = Status.DONE
+    job.finished_at = timezone.now()
+    job.save(update_fields=["status", "finished_at", "error_file", "updated_at"])
+    summary = _("%(created)d created, %(updated)d updated, %(skipped)d skipped, "
+                "%(failed)d with errors") % {
+        "created": job.created, "updated": job.updated, "skipped": job.skipped,
+        "failed": job.failed}
+    audit_record(actor=job.user, action=AuditEntry.Action.IMPORT, subject=job,
+                 subject_type="import", message=f"{job.original_name}: {summary}",
+                 changes={"rows": [None, job.processed], "created": [None, job.created],
+                          "updated": [None, job.updated]})
+    notification_send(user=job.user, kind=Notification.Kind.JOB,
+                      message=_("Import of %(file)s finished: %(summary)s") % {
+                          "file": job.original_name, "summary": summary},
+                      url=reverse("transfers:import-detail", args=[job.pk]))
+
+
+def _write_error_report(job: ImportJob) -> None:
+    labels = {f.key: str(f.label) for f in fields_for(job.kind)}
+    levels = dict(ImportIssue.Level.choices)
+    with tempfile.TemporaryFile() as tmp:
+        text = io.TextIOWrapper(tmp, encoding="utf-8-sig", newline="")
+        writer = csv.writer(text)
+        writer.writerow([_("Row"), _("Result"), _("Field"), _("Reason"), *job.headers])
+        for issue in job.issues.order_by("row", "id").iterator(chunk_size=2000):
+            writer.writerow([issue.row, str(levels.get(issue.level, issue.level)),
+                             labels.get(issue.field, issue.field), issue.message,
+                             *[_safe_cell(v) for v in issue.values]])
+        text.flush()
+        text.detach()
+        tmp.seek(0)
+        job.error_file.save(f"errors-{job.pk}.csv", File(tmp), save=False)
+
+
+# --- exports ------------------------------------------------------------------------------
+
+def _safe_cell(value: Any) -> Any:
+    """Keep spreadsheet programs from running a cell as a formula (CSV injection)."""
+    if isinstance(value, str) and value and value[0] in "=@+-\t\r":
+        stripped = value.replace(" ", "").replace("-", "")
+        if value[0] in "+-" and stripped[1:].isdigit():
+            return value  # a phone number such as +86 138 0000 0000
+        return "'" + value
+    return value
+
+
+def _customer_columns() -> list[tuple[str, str]]:
+    labels = {f.key: str(f.label) for f in fields_for(Kind.CUSTOMERS)}
+    keys = ["name", "kind", "industry", "channel", "tier", "status", "owner", "tags",
+            "phone", "mobile", "email", "website", "uscc", "province", "city", "birthday",
+            "lunar_birthday", "gender", "notes"]
+    return [(k, labels[k]) for k in keys]
+
+
+def _customer_values(c: Customer) -> list[Any]:
+    return [
+        c.name, c.get_kind_display(), c.get_industry_display() if c.industry else "",
+        c.channel.name if c.channel else "", c.get_tier_display(), c.get_status_display(),
+        c.owner.username if c.owner else "", ", ".join(t.name for t in c.tags.all()),
+        c.phone, c.mobile, c.email, c.website, c.uscc, c.province, c.city,
+        c.birthday.isoformat() if c.birthday else "", c.lunar_birthday,
+        c.get_gender_display() if c.gender else "", c.notes,
+    ]
+
+
+def _contact_columns() -> list[str]:
+    labels = {f.key: str(f.label) for f in fields_for(Kind.CONTACTS)}
+    return [labels[k] for k in ("name", "mobile", "phone", "email", "wechat", "gender",
+                                "birthday", "title", "department", "customer_name",
+                                "customer_uscc", "notes")]
+
+
+def _contact_values(link: ContactLink) -> list[Any]:
+    c = link.contact
+    return [c.name, c.mobile, c.phone, c.email, c.wechat,
+            c.get_gender_display() if c.gender else "",
+            c.birthday.isoformat() if c.birthday else "", link.title, link.department,
+            link.customer.name, link.customer.uscc, c.notes]
+
+
+class _Writer:
+    """CSV (UTF-8 with BOM, for Excel), XLSX (write-only) or vCard 3.0, into ``tmp``."""
+
+    def __init__(self, fmt: str, tmp: IO[bytes]) -> None:
+        self.fmt, self.tmp = fmt, tmp
+        if fmt == Format.CSV:
+            self.text = io.TextIOWrapper(tmp, encoding="utf-8-sig", newline="")
+            self.csv = csv.writer(self.text)
+        elif fmt == Format.XLSX:
+            from openpyxl import Workbook
+
+            self.book = Workbook(write_only=True)
+            self.sheet = self.book.create_sheet()
+        else:
+            self.text = io.TextIOWrapper(tmp, encoding="utf-8", newline="")
+
+    def row(self, values: list[Any]) -> None:
+        values = [_safe_cell(v) for v in values]
+        if self.fmt == Format.CSV:
+            self.csv.writerow(values)
+        else:
+            self.sheet.append(values)
+
+    def card(self, link: ContactLink) -> None:
+        import vobject
+
+        c = link.contact
+        card = vobject.vCard()
+        card.add("fn").value = c.name
+        card.add("n").value = vobject.vcard.Name(family=c.name)
+        if c.mobile:
+            tel = card.add("tel")
+            tel.value, tel.type_param = c.mobile, "CELL"
+        if c.phone:
+            tel = card.add("tel")
+            tel.value, tel.type_param = c.phone, "WORK"
+        if c.email:
+            email = card.add("email")
+            email.value, email.type_param = c.email, "INTERNET"
+        card.add("org").value = [link.customer.name]
+        if link.title:
+            card.add("title").value = link.title
+        if c.notes:
+            card.add("note").value = c.notes
+        self.text.write(card.serialize())
+
+    def close(self) -> None:
+        if self.fmt == Format.XLSX:
+            self.book.save(self.tmp)
+        else:
+            self.text.flush()
+            self.text.detach()
+
+
+def export_job_create(*, actor: User, kind: str, fmt: str, filters: dict[str, str]) -> ExportJob:
+    """Record an export of the user's current filtered list (rows counted now)."""
+    if not actor.has_perm(EXPORT_PERM):
+        raise PermissionDenied
+    if kind not in Kind.values or fmt not in Format.values:
+        raise ValidationError(_("Unknown export type."))
+    if fmt == Format.VCF and kind != Kind.CONTACTS:
+        raise ValidationError(_("Only contacts can be exported as vCard."))
+    if kind == Kind.CUSTOMERS:
+        total = export_customers(user=actor, filters=filters).count()
+    else:
+        total = export_contact_links(user=actor, filters=filters).count()
+    return ExportJob.objects.create(user=actor, kind=kind, format=fmt, filters=filters,
+                                    total=total)
+
+
+def export_job_start(*, job: ExportJob) -> ExportJob:
+    """Run a small export now; queue a large one (after commit)."""
+    if (job.total or 0) <= EXPORT_INLINE_MAX:
+        return export_job_run(job_id=job.pk)
+    from guanxi.transfers.tasks import export_job_run_task
+
+    transaction.on_commit(lambda: export_job_run_task.delay(job.pk))
+    return job
+
+
+def export_job_run(*, job_id: int) -> ExportJob:
+    """Write the export file (again, from the start, if a previous run died). Does
+    nothing for a finished job. Logs the export with its row count."""
+    job = ExportJob.objects.select_related("user").get(pk=job_id)
+    if job.is_finished:
+        return job
+    ExportJob.objects.filter(pk=job.pk).update(status=Status.RUNNING, row_count=0)
+    count = 0
+    try:
+        with tempfile.TemporaryFile() as tmp:
+            writer = _Writer(job.format, tmp)
+            if job.kind == Kind.CUSTOMERS:
+                writer.row([label for _k, label in _customer_columns()])
+                qs = export_customers(user=job.user, filters=job.filters)
+                for customer in qs.iterator(chunk_size=1000):
+                    writer.row(_customer_values(customer))
+                    count += 1
+                    if count % 5000 == 0:
+                        ExportJob.objects.filter(pk=job.pk).update(row_count=count)
+            else:
+                links = export_contact_links(user=job.user, filters=job.filters)
+                if job.format != Format.VCF:
+                    writer.row(_contact_columns())
+                last_contact = None
+                for link in links.iterator(chunk_size=1000):
+                    if job.format == Format.VCF:
+                        if link.contact_id == last_contact:
+                            continue
+                        last_contact = link.contact_id
+                        writer.card(link)
+                    else:
+                        writer.row(_contact_values(link))
+                    count += 1
+            writer.close()
+            tmp.seek(0)
+            job.file.save(job.filename, File(tmp), save=False)
+        job.row_count = count
+        job.status = Status.DONE
+        job.finished_at = timezone.now()
+        job.save(update_fields=["file", "row_count", "status", "finished_at"])
+        audit_record(actor=job.user, action=AuditEntry.Action.EXPORT, subject=job,
+                     subject_type="export",
+                     message=_("Exported %(count)d %(kind)s as %(format)s") % {
+                         "count": count, "kind": job.get_kind_display(),
+                         "format": job.get_format_display()},
+                     changes={"rows": [None, count], "filters": [None, job.filters]})
+        if (job.total or 0) > EXPORT_INLINE_MAX:
+            notification_send(user=job.user, kind=Notification.Kind.JOB,
+                              message=_("Your export is ready (%(count)d rows).") % {
+                                  "count": count},
+                              url=reverse("transfers:export-detail", args=[job.pk]))
+    except Exception as exc:
+        logger.exception("Export %s failed", job_id)
+        ExportJob.objects.filter(pk=job.pk).update(
+            status=Status.FAILED, message=str(exc)[:2000], finished_at=timezone.now())
+    job.refresh_from_db()
+    return job

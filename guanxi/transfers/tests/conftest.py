@@ -1,0 +1,42 @@
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _transfer_settings(settings, tmp_path):
+    """Files go to a temporary MEDIA_ROOT; pages render inside a minimal base.html so
+    these tests do not depend on the navigation other apps are still adding."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    templates = [dict(t) for t in settings.TEMPLATES]
+    templates[0]["DIRS"] = [Path(__file__).parent / "templates", *templates[0]["DIRS"]]
+    settings.TEMPLATES = templates
+
+
+def make_upload(name: str, content: bytes):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile(name, content)
+
+
+def csv_bytes(rows: list[list[str]], encoding: str = "utf-8") -> bytes:
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(rows)
+    return buffer.getvalue().encode(encoding)
+
+
+def xlsx_bytes(rows: list[list[object]]) -> bytes:
+    import io
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    for row in rows:
+        sheet.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
