@@ -322,9 +322,10 @@ class _Importer:
             customer_prepare(customer)
             customer.full_clean(exclude=_CUSTOMER_EXCLUDE)
         except ValidationError as exc:
+            reported = {f for f, _m in result.issues}
             for key, messages in _messages(exc).items():
-                for message in messages:
-                    result.issues.append((key if key != "__all__" else "", message))
+                if key not in reported:
+                    result.issues.extend((key if key != "__all__" else "", m) for m in messages)
         result.customer = customer
         result.match_keys = _customer_keys(customer)
         return result
@@ -335,10 +336,11 @@ class _Importer:
             contact_prepare(contact)
             contact.full_clean(exclude=["name_pinyin", "name_initials"])
         except ValidationError as exc:
+            reported = {f for f, _m in result.issues}
             for key, messages in _messages(exc).items():
-                for message in messages:
-                    result.issues.append((f"{prefix}{key}" if key != "__all__" else "",
-                                          message))
+                name = f"{prefix}{key}" if key != "__all__" else ""
+                if name not in reported:
+                    result.issues.extend((name, m) for m in messages)
 
     def customer_batch(self, results: list[RowResult]) -> None:
         """Decide create / update / skip for each valid row, then write (unless dry run)."""
