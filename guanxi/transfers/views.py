@@ -120,7 +120,8 @@ def export(request: HttpRequest) -> HttpResponse:
     """Export the list the user is looking at (its query string); small lists download
     at once, large ones continue in the background."""
     user = _require(request, services.EXPORT_PERM)
-    kind = request.GET.get("kind", Kind.CUSTOMERS)
+    # "records" rather than "kind": the list's own filters include kind=company/person.
+    kind = request.GET.get("records", Kind.CUSTOMERS)
     fmt = request.GET.get("format", Format.CSV)
     try:
         job = services.export_job_create(actor=user, kind=kind, fmt=fmt,
