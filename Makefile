@@ -27,7 +27,7 @@ node_modules/.installed: package.json package-lock.json
 	@touch $@
 
 setup: .venv/.synced node_modules/.installed
-	$(MANAGE) compilemessages -v0 --ignore=.venv --ignore=node_modules
+	@if command -v msgfmt >/dev/null; then $(MANAGE) compilemessages -v0 --ignore=.venv --ignore=node_modules; else echo "msgfmt not found: using the committed .mo catalogues"; fi
 
 var/guanxi.sqlite3: | setup
 	$(MANAGE) migrate --no-input -v0

@@ -37,12 +37,18 @@ def _decode(cursor: str, sort_fields: list[str]) -> list[Any]:
     decoded: list[Any] = []
     for field, value in zip(sort_fields, values, strict=True):
         name = field.lstrip("-")
-        if name.endswith("_at") and isinstance(value, str):
-            parsed = parse_datetime(value)
+        if name.endswith("_at"):
+            try:
+                parsed = parse_datetime(value) if isinstance(value, str) else None
+            except ValueError:
+                parsed = None
             if parsed is None:
                 raise InvalidCursor("malformed cursor")
             value = parsed
-        elif name == "id" and not isinstance(value, int):
+        elif name in {"id", "rank"}:
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise InvalidCursor("malformed cursor")
+        elif not isinstance(value, str):
             raise InvalidCursor("malformed cursor")
         decoded.append(value)
     return decoded

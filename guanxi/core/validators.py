@@ -1,12 +1,13 @@
 """Validators and normalisers for Chinese phone numbers and company codes."""
 
 import re
+import unicodedata
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 _MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
-_DIGITS_RE = re.compile(r"\D+")
+_DIGITS_RE = re.compile(r"[^0-9]+")
 
 # GB 32100-2015: 18 characters drawn from this alphabet (no I, O, S, V, Z).
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -15,8 +16,8 @@ _USCC_RE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$")
 
 
 def digits_only(value: str) -> str:
-    """All the digits in ``value``, in order."""
-    return _DIGITS_RE.sub("", value or "")
+    """All the ASCII digits in ``value``, in order (full-width ０-９ count as digits)."""
+    return _DIGITS_RE.sub("", unicodedata.normalize("NFKC", value or ""))
 
 
 def normalize_cn_mobile(value: str) -> str:
@@ -24,12 +25,18 @@ def normalize_cn_mobile(value: str) -> str:
 
     Accepts spaces, dashes, brackets and a +86 / 0086 / 86 prefix.
     """
-    digits = digits_only(value)
+    raw = unicodedata.normalize("NFKC", value or "").strip()
+    digits = digits_only(raw)
+    # A foreign country code ("+1 415…", "0044…") is not a mainland mobile, even when
+    # its digits happen to look like one.
+    foreign = (raw.startswith("+") and not digits.startswith("86")) or (
+        digits.startswith("00") and not digits.startswith("0086")
+    )
     if digits.startswith("0086"):
         digits = digits[4:]
     elif digits.startswith("86") and len(digits) == 13:
         digits = digits[2:]
-    if not _MOBILE_RE.match(digits):
+    if foreign or not _MOBILE_RE.match(digits):
         raise ValidationError(
             _("Enter a valid mainland China mobile number (11 digits starting with 1)."),
             code="invalid_mobile",

@@ -24,7 +24,10 @@ def _scope_filter(user: AnyUser, kind: str) -> Q | None:
     assert isinstance(user, User)
     if scope == Scope.TEAM:
         team_ids = team_ids_for(user)
-        return Q(owner=user) | Q(team_id__in=team_ids) | Q(owner__team_id__in=team_ids)
+        # Members by their current team (a subquery, not a join, so the planner can use
+        # the owner index), plus customers assigned to those teams.
+        members = User.objects.filter(team_id__in=team_ids).values("pk")
+        return Q(owner=user) | Q(owner_id__in=members) | Q(team_id__in=team_ids)
     return Q(owner=user)
 
 

@@ -86,11 +86,6 @@ def test_malformed_cursor_raises_invalid_cursor(rows, cursor):
         keyset_page(Customer.objects.all(), order=["-updated_at", "-id"], cursor=cursor, limit=5)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: _decode does not check the value types of a well-formed cursor; "
-    "a non-string timestamp or an impossible date escapes as TypeError/ValueError",
-)
 @pytest.mark.parametrize(
     "payload",
     [

@@ -60,21 +60,11 @@ def test_normalize_cn_mobile_rejects_what_is_not_a_mainland_mobile(raw):
     assert exc.value.code == "invalid_mobile"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a foreign country code is stripped with the other non-digits, so "
-    "+1 415 555 0100 becomes the 'mainland mobile' 14155550100",
-)
 def test_normalize_cn_mobile_rejects_a_number_with_a_foreign_country_code():
     with pytest.raises(ValidationError):
         normalize_cn_mobile("+1 415 555 0100")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: full-width digits typed with a Chinese IME are kept as-is by digits_only "
-    "(\\D is Unicode-aware) and then fail the ASCII-only ^1 pattern",
-)
 def test_normalize_cn_mobile_accepts_full_width_digits_from_a_chinese_ime():
     assert normalize_cn_mobile("１３８００１３８０００") == "13800138000"
 
