@@ -1,8 +1,8 @@
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
-from django.views.static import serve
 
+# Uploaded files are never served from a public URL: attachments and export files go
+# through views that check access first.
 urlpatterns = [
     path("", include("guanxi.core.urls")),
     path("", include("guanxi.users.urls")),

@@ -33,9 +33,23 @@ def worker():
         "REDIS_URL": settings.REDIS_URL,
     }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "guanxi", "worker", "--pool=solo",
-         "--without-gossip", "--without-mingle", "--loglevel=INFO"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "guanxi",
+            "worker",
+            "--pool=solo",
+            "--without-gossip",
+            "--without-mingle",
+            "--loglevel=INFO",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     yield proc
     proc.terminate()

@@ -78,3 +78,6 @@ class Notification(models.Model):
         indexes = [
             models.Index(fields=["user", "read_at", "-created_at"], name="notification_user_idx")
         ]
+
+    def __str__(self) -> str:
+        return self.message

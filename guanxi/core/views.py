@@ -49,7 +49,7 @@ def region_options(request: HttpRequest) -> HttpResponse:
     # Forms may be prefixed ("address-province"), so match on the end of the name.
     parent = None
     for key, value in request.GET.items():
-        if key.endswith("province") or key.endswith("city"):
+        if key.endswith(("province", "city")):
             level = Region.Level.PROVINCE if key.endswith("province") else Region.Level.CITY
             parent = Region.objects.filter(level=level, name=value[:64]).first()
             break

@@ -294,6 +294,9 @@ class ContactLink(models.Model):
         ]
         indexes = [models.Index(fields=["contact", "customer"], name="contactlink_rev_idx")]
 
+    def __str__(self) -> str:
+        return f"{self.contact_id} @ {self.customer_id}: {self.title}"
+
 
 class Note(TimeStampedModel):
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="notes_set")
@@ -352,3 +355,6 @@ class RecentView(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["user", "customer"], name="recentview_unique"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} viewed {self.customer_id}"

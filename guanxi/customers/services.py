@@ -2,8 +2,8 @@
 acting user, and records what it changed in the audit trail (the customer's timeline)."""
 
 import re
-from functools import partial
 from collections.abc import Iterable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 

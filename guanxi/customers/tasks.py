@@ -18,8 +18,13 @@ def customers_refresh_search(customer_ids: list[int] | None = None) -> int:
     qs = Customer.objects.order_by("pk")
     if customer_ids is not None:
         qs = qs.filter(pk__in=customer_ids)
-    fields = ["name_pinyin", "name_initials", "phone_normalized", "mobile_normalized",
-              "search_text"]
+    fields = [
+        "name_pinyin",
+        "name_initials",
+        "phone_normalized",
+        "mobile_normalized",
+        "search_text",
+    ]
     changed = 0
     last_pk = 0
     while True:
@@ -31,7 +36,7 @@ def customers_refresh_search(customer_ids: list[int] | None = None) -> int:
             before = [getattr(customer, f) for f in fields]
             try:
                 customer_prepare(customer)
-            except Exception:  # noqa: BLE001 - bad legacy data must not stop the batch
+            except Exception:  # bad legacy data must not stop the batch
                 continue
             if [getattr(customer, f) for f in fields] != before:
                 dirty.append(customer)

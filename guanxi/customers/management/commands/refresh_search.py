@@ -7,8 +7,11 @@ class Command(BaseCommand):
     help = "Recompute every customer's search columns (pinyin, phones, search text)."
 
     def add_arguments(self, parser):
-        parser.add_argument("--background", action="store_true",
-                            help="Queue it for the Celery worker instead of running it here.")
+        parser.add_argument(
+            "--background",
+            action="store_true",
+            help="Queue it for the Celery worker instead of running it here.",
+        )
 
     def handle(self, *args, background: bool, **options):
         if background:
