@@ -122,9 +122,7 @@ def test_changing_any_one_character_breaks_the_checksum(position):
     # given the real code with one character replaced by another allowed character
     original = REAL_USCC[position]
     replacement = next(
-        c
-        for c in (USCC_ALPHABET if position not in range(2, 8) else "0123456789")
-        if c != original
+        c for c in (USCC_ALPHABET if position not in range(2, 8) else "0123456789") if c != original
     )
     broken = REAL_USCC[:position] + replacement + REAL_USCC[position + 1 :]
     # when it is validated, then it is refused
