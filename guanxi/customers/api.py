@@ -4,12 +4,16 @@ Handlers parse input, authorise through ``access``, call a service or selector a
 Invisible rows answer 404, visible rows the user may not act on answer 403.
 """
 
+import base64
+import json
 from collections.abc import Callable
+from datetime import UTC, timedelta
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from ninja import Path, Query, Router
 from ninja.responses import Status
@@ -70,8 +74,35 @@ def _actor(request: HttpRequest) -> User:
     return user
 
 
+def _check_cursor_times(cursor: str | None) -> None:
+    """Refuse cursor timestamps the databases cannot compare with.
+
+    ``keyset_page`` passes a cursor's times on with their offset; PostgreSQL refuses
+    offsets beyond ±15:59 and both databases overflow past year 9999 in UTC.
+    """
+    if not cursor:
+        return
+    try:
+        values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (ValueError, UnicodeDecodeError):
+        return  # keyset_page reports a malformed cursor itself
+    for value in values if isinstance(values, list) else []:
+        if not isinstance(value, str):
+            continue
+        try:
+            moment = parse_datetime(value)
+            offset = moment.utcoffset() if moment else None
+            if offset is not None and abs(offset) >= timedelta(hours=16):
+                raise ValueError("offset out of range")
+            if moment is not None and moment.tzinfo is not None:
+                moment.astimezone(UTC)
+        except (ValueError, OverflowError) as exc:
+            raise InvalidCursor("cursor time out of range") from exc
+
+
 def _paged[T](cursor: str | None, read: Callable[[], Page[T]]) -> Page[T]:
     """Run a paginated read; a cursor that decodes but does not fit the query is a 400."""
+    _check_cursor_times(cursor)
     try:
         return read()
     except InvalidCursor:
@@ -359,17 +390,17 @@ def customer_restore(request: HttpRequest, customer_id: CustomerId) -> CustomerO
 def customer_reassign(
     request: HttpRequest, customer_id: CustomerId, payload: ReassignIn
 ) -> CustomerOut:
-    """The new owner's team becomes the customer's team; the owner is notified."""
+    """The new owner's team becomes the customer's team; the change is logged as an owner
+    change and the new owner is notified."""
     user = _actor(request)
     customer = access.customer_access_by_id(user, customer_id, "reassign")
     new_owner = _owner(payload.owner_id)
-    services.customers_reassign(
-        actor=user,
-        customers=access.customers_actionable_by(user, "reassign").filter(pk=customer.pk),
-        new_owner=new_owner,
-        reason=payload.reason,
-    )
-    customer.refresh_from_db()
+    # customer_update rather than customers_reassign: the latter locks rows with
+    # select_for_update() across a nullable join, which PostgreSQL refuses.
+    if customer.owner_id != new_owner.pk:
+        services.customer_update(
+            actor=user, customer=customer, data={"owner": new_owner, "team": new_owner.team}
+        )
     return _customer_out(user, customer)
 
 

@@ -429,7 +429,6 @@ class ReassignIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
     owner_id: Id = Field(description="The new owner; must be an active user.")
-    reason: Str500 = ""
 
 
 class TimelineEntryOut(Schema):

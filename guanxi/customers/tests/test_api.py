@@ -321,9 +321,7 @@ def test_delete_then_restore(users):
 def test_reassign_gives_the_customer_and_team_to_the_new_owner(users):
     api = Api(users["manager"])
     customer = make_customer(owner=users["rep1"])
-    response = api.post(
-        f"/customers/{customer.pk}/reassign", {"owner_id": users["rep2"].pk, "reason": "调岗"}
-    )
+    response = api.post(f"/customers/{customer.pk}/reassign", {"owner_id": users["rep2"].pk})
     assert response.status_code == 200
     assert response.json()["owner"]["id"] == users["rep2"].pk
     customer.refresh_from_db()
@@ -526,10 +524,12 @@ def test_list_with_bad_query_is_422_naming_the_parameter(users, rep_api, query, 
         "WyJ4IiwgInkiXQ",
         "WyIyMDI0LTAxLTAxVDAwOjAwOjAwWiIsIDEuNV0",
         "WyI5OTk5LTEyLTMxVDIzOjU5OjU5LTIzOjAwIiwgMV0",
+        "WyIyMDI0LTAxLTAxVDAwOjAwOjAwLTIwOjAwIiwgMV0",
     ],
 )
 def test_an_invalid_cursor_is_400(users, rep_api, cursor):
-    # "e30" is {}, "WzEsMl0" is [1,2], then ["x","y"], [date, 1.5] and a date past 9999
+    # "e30" is {}, "WzEsMl0" is [1,2], then ["x","y"], [date, 1.5], a date past 9999
+    # in UTC and a UTC offset PostgreSQL refuses (-20:00)
     response = rep_api.get("/customers", cursor=cursor)
     assert response.status_code == 400, response.content
     assert error_fields(response) == {"cursor"}
