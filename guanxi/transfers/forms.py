@@ -11,8 +11,10 @@ class ImportUploadForm(forms.Form):
     kind = forms.ChoiceField(label=_("Import"), choices=Kind.choices, initial=Kind.CUSTOMERS)
     file = forms.FileField(
         label=_("File"),
-        help_text=_("CSV (UTF-8 or GB18030), Excel .xlsx, or vCard .vcf for contacts. "
-                    "The first row holds the column names."),
+        help_text=_(
+            "CSV (UTF-8 or GB18030), Excel .xlsx, or vCard .vcf for contacts. "
+            "The first row holds the column names."
+        ),
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,.txt,.xlsx,.vcf"}),
     )
 
@@ -21,22 +23,29 @@ class ImportMappingForm(forms.Form):
     """One select per column of the file, then what to do with duplicates and errors."""
 
     duplicate_mode = forms.ChoiceField(
-        label=_("When a record already exists"), choices=ImportJob.DuplicateMode.choices,
-        widget=forms.RadioSelect)
+        label=_("When a record already exists"),
+        choices=ImportJob.DuplicateMode.choices,
+        widget=forms.RadioSelect,
+    )
     all_or_nothing = forms.BooleanField(
-        label=_("Import nothing if any row has an error"), required=False)
+        label=_("Import nothing if any row has an error"), required=False
+    )
 
     def __init__(self, job: ImportJob, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.job = job
         choices = [("", _("— ignore this column —"))] + [
-            (f.key, f.label) for f in fields_for(job.kind)]
+            (f.key, f.label) for f in fields_for(job.kind)
+        ]
         self.columns: list[tuple[int, str, str]] = []
         for index, header in enumerate(job.headers):
             name = f"col_{index}"
             self.fields[name] = forms.ChoiceField(
-                label=header, choices=choices, required=False,
-                initial=job.mapping[index] if index < len(job.mapping) else "")
+                label=header,
+                choices=choices,
+                required=False,
+                initial=job.mapping[index] if index < len(job.mapping) else "",
+            )
             self.columns.append((index, header, name))
         self.fields["duplicate_mode"].initial = job.duplicate_mode
         self.fields["all_or_nothing"].initial = job.all_or_nothing
@@ -46,4 +55,3 @@ class ImportMappingForm(forms.Form):
 
     def mapping(self) -> list[str]:
         return [self.cleaned_data.get(name) or "" for _i, _h, name in self.columns]
-

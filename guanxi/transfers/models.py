@@ -36,8 +36,12 @@ class ImportJob(models.Model):
         UPDATE = "update", _("Update the existing record")
         CREATE = "create", _("Create a new record anyway")
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                             related_name="import_jobs", verbose_name=_("user"))
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="import_jobs",
+        verbose_name=_("user"),
+    )
     kind = models.CharField(_("records"), max_length=10, choices=Kind.choices)
     file = models.FileField(_("file"), upload_to="transfers/imports/%Y/%m/", max_length=300)
     original_name = models.CharField(_("file name"), max_length=255)
@@ -46,16 +50,21 @@ class ImportJob(models.Model):
     delimiter = models.CharField(max_length=1, blank=True, default=",")
     headers = models.JSONField(default=list, blank=True)
     mapping = models.JSONField(
-        _("column mapping"), default=list, blank=True,
+        _("column mapping"),
+        default=list,
+        blank=True,
         help_text=_("One field name per column, in column order; empty: ignore the column."),
     )
-    duplicate_mode = models.CharField(_("when a record already exists"), max_length=6,
-                                      choices=DuplicateMode.choices,
-                                      default=DuplicateMode.SKIP)
-    all_or_nothing = models.BooleanField(_("import nothing if any row has an error"),
-                                         default=False)
-    status = models.CharField(_("status"), max_length=10, choices=Status.choices,
-                              default=Status.PENDING)
+    duplicate_mode = models.CharField(
+        _("when a record already exists"),
+        max_length=6,
+        choices=DuplicateMode.choices,
+        default=DuplicateMode.SKIP,
+    )
+    all_or_nothing = models.BooleanField(_("import nothing if any row has an error"), default=False)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
     message = models.TextField(_("message"), blank=True)
     total = models.PositiveIntegerField(_("rows"), null=True, blank=True)
     processed = models.PositiveIntegerField(_("processed"), default=0)
@@ -63,8 +72,9 @@ class ImportJob(models.Model):
     updated = models.PositiveIntegerField(_("updated"), default=0)
     skipped = models.PositiveIntegerField(_("skipped"), default=0)
     failed = models.PositiveIntegerField(_("with errors"), default=0)
-    error_file = models.FileField(_("error report"), upload_to="transfers/errors/%Y/%m/",
-                                  max_length=300, blank=True)
+    error_file = models.FileField(
+        _("error report"), upload_to="transfers/errors/%Y/%m/", max_length=300, blank=True
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
@@ -74,8 +84,9 @@ class ImportJob(models.Model):
         ordering = ["-created_at", "-id"]
         verbose_name = _("import")
         verbose_name_plural = _("imports")
-        indexes = [models.Index(fields=["user", "kind", "-created_at"],
-                                name="importjob_user_kind_idx")]
+        indexes = [
+            models.Index(fields=["user", "kind", "-created_at"], name="importjob_user_kind_idx")
+        ]
 
     def __str__(self) -> str:
         return self.original_name
@@ -118,20 +129,29 @@ class ImportIssue(models.Model):
         ordering = ["job", "row", "id"]
         indexes = [models.Index(fields=["job", "row"], name="importissue_job_row_idx")]
 
+    def __str__(self) -> str:
+        return f"{self.row}: {self.message}"
+
 
 class ExportJob(models.Model):
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                             related_name="export_jobs", verbose_name=_("user"))
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="export_jobs",
+        verbose_name=_("user"),
+    )
     kind = models.CharField(_("records"), max_length=10, choices=Kind.choices)
     format = models.CharField(_("format"), max_length=4, choices=Format.choices)
     filters = models.JSONField(_("filters"), default=dict, blank=True)
-    status = models.CharField(_("status"), max_length=10, choices=Status.choices,
-                              default=Status.PENDING)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
     message = models.TextField(_("message"), blank=True)
     total = models.PositiveIntegerField(_("rows"), null=True, blank=True)
     row_count = models.PositiveIntegerField(_("rows written"), default=0)
-    file = models.FileField(_("file"), upload_to="transfers/exports/%Y/%m/", max_length=300,
-                            blank=True)
+    file = models.FileField(
+        _("file"), upload_to="transfers/exports/%Y/%m/", max_length=300, blank=True
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
 

@@ -5,7 +5,7 @@ import codecs
 import csv
 import io
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import date, datetime
 from typing import IO, Any
 
@@ -37,10 +37,12 @@ def format_from_name(name: str, head: bytes) -> str:
         return "csv"
     if extension == "xls":
         raise ValidationError(
-            _("Old Excel files (.xls) are not supported. Save the file as .xlsx or CSV."))
+            _("Old Excel files (.xls) are not supported. Save the file as .xlsx or CSV.")
+        )
     raise ValidationError(
         _("Files of type “%(ext)s” cannot be imported. Use CSV, XLSX or VCF.")
-        % {"ext": extension or "?"})
+        % {"ext": extension or "?"}
+    )
 
 
 def detect_encoding(stream: IO[bytes]) -> str:
@@ -65,7 +67,8 @@ def detect_encoding(stream: IO[bytes]) -> str:
             stream.seek(0)
             return encoding
     raise ValidationError(
-        _("The file's text could not be read. Save it as UTF-8 (or GB18030) CSV."))
+        _("The file's text could not be read. Save it as UTF-8 (or GB18030) CSV.")
+    )
 
 
 def sniff_delimiter(first_line: str) -> str:
@@ -78,8 +81,11 @@ def _cell(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
-        return value.date().isoformat() if value.time() == datetime.min.time() else (
-            value.isoformat(sep=" "))
+        return (
+            value.date().isoformat()
+            if value.time() == datetime.min.time()
+            else (value.isoformat(sep=" "))
+        )
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, float) and value.is_integer():
@@ -90,10 +96,8 @@ def _cell(value: Any) -> str:
 def _detach(text: io.TextIOWrapper) -> None:
     # Hand the byte stream back without closing it; it may already be closed when a
     # half-read generator is collected.
-    try:
+    with suppress(ValueError):
         text.detach()
-    except ValueError:
-        pass
 
 
 def _csv_rows(stream: IO[bytes], encoding: str, delimiter: str) -> Iterator[list[str]]:
@@ -111,8 +115,7 @@ def _xlsx_rows(stream: IO[bytes]) -> Iterator[list[str]]:
     try:
         workbook = load_workbook(stream, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises its own and lxml's errors on broken parts
-        raise ValidationError(
-            _("This Excel file is damaged or not an .xlsx workbook.")) from exc
+        raise ValidationError(_("This Excel file is damaged or not an .xlsx workbook.")) from exc
     try:
         sheet = workbook.worksheets[0]
         for values in sheet.iter_rows(values_only=True):
@@ -147,11 +150,19 @@ def _vcard_rows(stream: IO[bytes], encoding: str) -> Iterator[list[str]]:
             if not name and "n" in card.contents:
                 n = card.n.value
                 name = f"{n.family}{n.given}".strip()
-            yield [name, mobile, phone, _vcard_text(card, "EMAIL"), org_name,
-                   _vcard_text(card, "TITLE"), _vcard_text(card, "NOTE")]
+            yield [
+                name,
+                mobile,
+                phone,
+                _vcard_text(card, "EMAIL"),
+                org_name,
+                _vcard_text(card, "TITLE"),
+                _vcard_text(card, "NOTE"),
+            ]
     except vobject.base.VObjectError as exc:
-        raise ValidationError(_("This vCard file could not be read: %(error)s")
-                              % {"error": exc}) from exc
+        raise ValidationError(
+            _("This vCard file could not be read: %(error)s") % {"error": exc}
+        ) from exc
     finally:
         _detach(text)
 
@@ -170,8 +181,7 @@ def open_rows(
         yield _csv_rows(stream, encoding or "utf-8", delimiter)
 
 
-def read_header(stream: IO[bytes], *, format: str, encoding: str,
-                delimiter: str) -> list[str]:
+def read_header(stream: IO[bytes], *, format: str, encoding: str, delimiter: str) -> list[str]:
     """The first non-empty row, or a ValidationError if the file has none."""
     try:
         with open_rows(stream, format=format, encoding=encoding, delimiter=delimiter) as rows:
@@ -183,6 +193,5 @@ def read_header(stream: IO[bytes], *, format: str, encoding: str,
     except ValidationError:
         raise
     except Exception as exc:  # csv.Error, UnicodeDecodeError, openpyxl's parse errors
-        raise ValidationError(_("The file could not be read: %(error)s")
-                              % {"error": exc}) from exc
+        raise ValidationError(_("The file could not be read: %(error)s") % {"error": exc}) from exc
     raise ValidationError(_("The file has no rows."))

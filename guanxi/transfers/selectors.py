@@ -2,7 +2,7 @@
 from the access scope), and the filters of the customer list parsed from a query string."""
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from django.db.models import QuerySet
 from django.http import Http404
@@ -15,8 +15,20 @@ from guanxi.transfers.models import ExportJob, ImportJob
 from guanxi.users.access import AnyUser
 from guanxi.users.models import User
 
-FILTER_KEYS = ("q", "owner", "tier", "status", "kind", "industry", "channel", "tag",
-               "province", "city", "sort", "customer")
+FILTER_KEYS = (
+    "q",
+    "owner",
+    "tier",
+    "status",
+    "kind",
+    "industry",
+    "channel",
+    "tag",
+    "province",
+    "city",
+    "sort",
+    "customer",
+)
 
 
 def _int(value: Any) -> int | None:
@@ -41,11 +53,17 @@ def customer_filters_from(filters: Mapping[str, str], *, user: AnyUser) -> Custo
     owner = filters.get("owner", "")
     owner_id = user.pk if owner == "me" and isinstance(user, User) else _int(owner)
     return CustomerFilters(
-        q=filters.get("q", ""), owner_id=owner_id, kind=filters.get("kind", ""),
-        tier=filters.get("tier", ""), status=filters.get("status", ""),
-        industry=filters.get("industry", ""), channel_id=_int(filters.get("channel")),
-        tag_id=_int(filters.get("tag")), province=filters.get("province", ""),
-        city=filters.get("city", ""), sort=filters.get("sort", "-updated_at"),
+        q=filters.get("q", ""),
+        owner_id=owner_id,
+        kind=filters.get("kind", ""),
+        tier=filters.get("tier", ""),
+        status=filters.get("status", ""),
+        industry=filters.get("industry", ""),
+        channel_id=_int(filters.get("channel")),
+        tag_id=_int(filters.get("tag")),
+        province=filters.get("province", ""),
+        city=filters.get("city", ""),
+        sort=filters.get("sort", "-updated_at"),
     )
 
 
@@ -57,15 +75,18 @@ def export_customers(*, user: AnyUser, filters: Mapping[str, str]) -> QuerySet[C
     if normalize_query(parsed.q):
         qs = search_filter(qs, parsed.q)
     order = SORTS.get(parsed.sort, SORTS["-updated_at"])
-    return (qs.select_related("owner", "channel").prefetch_related("tags")
-            .defer("search_text", "remarks").order_by(*order))
+    return (
+        qs.select_related("owner", "channel")
+        .prefetch_related("tags")
+        .defer("search_text", "remarks")
+        .order_by(*order)
+    )
 
 
 def export_contact_links(*, user: AnyUser, filters: Mapping[str, str]) -> QuerySet[ContactLink]:
     """One row per (contact, customer) pair the user may see and export."""
     customers = customers_actionable_by(user, "export")
-    qs = ContactLink.objects.filter(contact__in=contacts_visible_to(user),
-                                    customer__in=customers)
+    qs = ContactLink.objects.filter(contact__in=contacts_visible_to(user), customer__in=customers)
     customer_id = _int(filters.get("customer"))
     if customer_id:
         qs = qs.filter(customer_id=customer_id)
@@ -77,7 +98,7 @@ def export_contact_links(*, user: AnyUser, filters: Mapping[str, str]) -> QueryS
 
 def import_job_get(*, user: AnyUser, job_id: int) -> ImportJob:
     """The user's own import job; Http404 for anyone else's."""
-    job = ImportJob.objects.filter(pk=job_id, user_id=user.pk).first()
+    job = ImportJob.objects.filter(pk=job_id, user_id=cast(int, user.pk)).first()
     if job is None:
         raise Http404("No such import")
     return job
@@ -85,7 +106,7 @@ def import_job_get(*, user: AnyUser, job_id: int) -> ImportJob:
 
 def export_job_get(*, user: AnyUser, job_id: int) -> ExportJob:
     """The user's own export job; Http404 for anyone else's."""
-    job = ExportJob.objects.filter(pk=job_id, user_id=user.pk).first()
+    job = ExportJob.objects.filter(pk=job_id, user_id=cast(int, user.pk)).first()
     if job is None:
         raise Http404("No such export")
     return job
@@ -93,9 +114,13 @@ def export_job_get(*, user: AnyUser, job_id: int) -> ExportJob:
 
 def import_last_mapping(*, user: AnyUser, kind: str) -> dict[str, str]:
     """Header → field as the user mapped it in their last started import of ``kind``."""
-    last = (ImportJob.objects.filter(user_id=user.pk, kind=kind)
-            .exclude(status=ImportJob._meta.get_field("status").default)
-            .exclude(mapping=[]).only("headers", "mapping").first())
+    last = (
+        ImportJob.objects.filter(user_id=cast(int, user.pk), kind=kind)
+        .exclude(status=ImportJob._meta.get_field("status").default)
+        .exclude(mapping=[])
+        .only("headers", "mapping")
+        .first()
+    )
     if last is None:
         return {}
     return {str(h): str(f) for h, f in zip(last.headers, last.mapping, strict=False)}
@@ -104,6 +129,6 @@ def import_last_mapping(*, user: AnyUser, kind: str) -> dict[str, str]:
 def jobs_recent(*, user: AnyUser, limit: int = 20) -> dict[str, list[Any]]:
     """The user's latest imports and exports."""
     return {
-        "imports": list(ImportJob.objects.filter(user_id=user.pk)[:limit]),
-        "exports": list(ExportJob.objects.filter(user_id=user.pk)[:limit]),
+        "imports": list(ImportJob.objects.filter(user_id=cast(int, user.pk))[:limit]),
+        "exports": list(ExportJob.objects.filter(user_id=cast(int, user.pk))[:limit]),
     }

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -68,18 +68,27 @@ BATCH_SIZE = 500
 EXPORT_INLINE_MAX = 2000
 IMPORT_PERM = "customers.import_customer"
 EXPORT_PERM = "customers.export_customer"
-_CUSTOMER_EXCLUDE = ["search_text", "name_pinyin", "name_initials", "owner", "team",
-                     "channel", "merged_into", "deleted_by"]
+_CUSTOMER_EXCLUDE = [
+    "search_text",
+    "name_pinyin",
+    "name_initials",
+    "owner",
+    "team",
+    "channel",
+    "merged_into",
+    "deleted_by",
+]
 
 
 def _raw(stream: Any) -> IO[bytes]:
     """The file object under Django's File wrappers (TextIOWrapper and openpyxl want it)."""
     while hasattr(stream, "file") and stream.file is not None and stream.file is not stream:
         stream = stream.file
-    return stream  # type: ignore[no-any-return]
+    return cast(IO[bytes], stream)
 
 
 # --- creating and configuring an import -------------------------------------------------
+
 
 def import_job_create(*, actor: User, kind: str, upload: UploadedFile) -> ImportJob:
     """Store an uploaded file as a new import of ``kind`` after checking that it can be
@@ -93,8 +102,12 @@ def import_job_create(*, actor: User, kind: str, upload: UploadedFile) -> Import
     if size == 0:
         raise ValidationError({"file": _("The file is empty.")})
     if size > settings.IMPORT_MAX_BYTES:
-        raise ValidationError({"file": _("The file is larger than %(mb)d MB.") % {
-            "mb": settings.IMPORT_MAX_BYTES // (1024 * 1024)}})
+        raise ValidationError(
+            {
+                "file": _("The file is larger than %(mb)d MB.")
+                % {"mb": settings.IMPORT_MAX_BYTES // (1024 * 1024)}
+            }
+        )
     stream = _raw(upload)
     stream.seek(0)
     head = stream.read(4096)
@@ -108,8 +121,7 @@ def import_job_create(*, actor: User, kind: str, upload: UploadedFile) -> Import
             first = io.TextIOWrapper(stream, encoding=encoding, newline="")
             delimiter = readers.sniff_delimiter(first.readline())
             first.detach()
-        headers = readers.read_header(stream, format=fmt, encoding=encoding,
-                                      delimiter=delimiter)
+        headers = readers.read_header(stream, format=fmt, encoding=encoding, delimiter=delimiter)
     except ValidationError as exc:
         raise ValidationError({"file": exc.messages}) from exc
     headers = [h or _("Column %(n)d") % {"n": i + 1} for i, h in enumerate(headers)]
@@ -117,8 +129,16 @@ def import_job_create(*, actor: User, kind: str, upload: UploadedFile) -> Import
         mapping = list(readers.VCARD_MAPPING)
     else:
         mapping = guess_mapping(kind, headers, import_last_mapping(user=actor, kind=kind))
-    job = ImportJob(user=actor, kind=kind, original_name=name, format=fmt,
-                    encoding=encoding, delimiter=delimiter, headers=headers, mapping=mapping)
+    job = ImportJob(
+        user=actor,
+        kind=kind,
+        original_name=name,
+        format=fmt,
+        encoding=encoding,
+        delimiter=delimiter,
+        headers=headers,
+        mapping=mapping,
+    )
     stream.seek(0)
     job.file.save(name, File(stream, name=name), save=False)
     job.save()
@@ -126,7 +146,11 @@ def import_job_create(*, actor: User, kind: str, upload: UploadedFile) -> Import
 
 
 def import_job_configure(
-    *, actor: User, job: ImportJob, mapping: list[str], duplicate_mode: str,
+    *,
+    actor: User,
+    job: ImportJob,
+    mapping: list[str],
+    duplicate_mode: str,
     all_or_nothing: bool,
 ) -> ImportJob:
     """Save the column mapping and options of a job that has not started yet."""
@@ -142,13 +166,19 @@ def import_job_configure(
     doubled = sorted({m for m in chosen if chosen.count(m) > 1})
     labels = {f.key: str(f.label) for f in fields_for(job.kind)}
     if doubled:
-        errors.append(_("Each field can be chosen for one column only: %(fields)s.") % {
-            "fields": ", ".join(labels[d] for d in doubled)})
+        errors.append(
+            _("Each field can be chosen for one column only: %(fields)s.")
+            % {"fields": ", ".join(labels[d] for d in doubled)}
+        )
     if "name" not in chosen:
         errors.append(_("Choose the column that holds the name."))
     if job.kind == Kind.CONTACTS and not {"customer_name", "customer_uscc"} & set(chosen):
-        errors.append(_("Choose the column with the customer name or USCC: every contact "
-                        "belongs to a customer."))
+        errors.append(
+            _(
+                "Choose the column with the customer name or USCC: every contact "
+                "belongs to a customer."
+            )
+        )
     if duplicate_mode not in ImportJob.DuplicateMode.values:
         errors.append(_("Choose what to do with existing records."))
     if errors:
@@ -178,6 +208,7 @@ def import_job_start(*, actor: User, job: ImportJob) -> ImportJob:
 
 
 # --- rows -------------------------------------------------------------------------------
+
 
 @dataclass
 class RowResult:
@@ -233,28 +264,29 @@ class _Importer:
     def _choice(self, result: RowResult, key: str, value: str) -> str | None:
         found = self.aliases[key].get(value.strip().lower())
         if found is None:
-            result.issues.append((key, _("“%(value)s” is not a valid choice.") % {
-                "value": value}))
+            result.issues.append((key, _("“%(value)s” is not a valid choice.") % {"value": value}))
         return found
 
     def _date(self, result: RowResult, key: str, value: str) -> date | None:
         try:
             return parse_date(value)
         except ValueError:
-            result.issues.append((key, _("“%(value)s” is not a date (use YYYY-MM-DD).") % {
-                "value": value}))
+            result.issues.append(
+                (key, _("“%(value)s” is not a date (use YYYY-MM-DD).") % {"value": value})
+            )
             return None
 
     def _owner(self, result: RowResult, username: str) -> User | None:
         if username not in self.owners:
             self.owners[username] = (
-                User.objects.filter(Q(username=username) | Q(display_name=username),
-                                    is_active=True)
-                .select_related("team").order_by("-username").first())
+                User.objects.filter(Q(username=username) | Q(display_name=username), is_active=True)
+                .select_related("team")
+                .order_by("-username")
+                .first()
+            )
         owner = self.owners[username]
         if owner is None:
-            result.issues.append(("owner", _("No active user “%(name)s”.") % {
-                "name": username}))
+            result.issues.append(("owner", _("No active user “%(name)s”.") % {"name": username}))
         return owner
 
     def _channel(self, result: RowResult, name: str) -> Channel | None:
@@ -262,8 +294,9 @@ class _Importer:
             self.channels[name] = Channel.objects.filter(name=name).first()
         channel = self.channels[name]
         if channel is None:
-            result.issues.append(("channel", _("No source channel named “%(name)s”.") % {
-                "name": name}))
+            result.issues.append(
+                ("channel", _("No source channel named “%(name)s”.") % {"name": name})
+            )
         return channel
 
     def _tags(self, names: list[str]) -> list[Tag]:
@@ -272,8 +305,9 @@ class _Importer:
             if name not in self.tags:
                 tag = Tag.objects.filter(name=name).first()
                 if tag is None:
-                    tag = Tag(name=name) if self.dry_run else Tag.objects.get_or_create(
-                        name=name)[0]
+                    tag = (
+                        Tag(name=name) if self.dry_run else Tag.objects.get_or_create(name=name)[0]
+                    )
                 self.tags[name] = tag
             tags.append(self.tags[name])
         return tags
@@ -283,8 +317,18 @@ class _Importer:
         result = RowResult(row=row, values=values)
         data = self._fields(values)
         fields: dict[str, Any] = {}
-        for key in ("name", "phone", "mobile", "email", "website", "uscc", "province",
-                    "city", "lunar_birthday", "notes"):
+        for key in (
+            "name",
+            "phone",
+            "mobile",
+            "email",
+            "website",
+            "uscc",
+            "province",
+            "city",
+            "lunar_birthday",
+            "notes",
+        ):
             if data.get(key):
                 fields[key] = data[key]
         if not data.get("name"):
@@ -305,9 +349,11 @@ class _Importer:
         if data.get("tags"):
             result.tags = self._tags(split_tags(data["tags"]))
         if data.get("contact_name"):
-            result.contact = {"name": data["contact_name"],
-                              "mobile": data.get("contact_mobile", ""),
-                              "email": data.get("contact_email", "")}
+            result.contact = {
+                "name": data["contact_name"],
+                "mobile": data.get("contact_mobile", ""),
+                "email": data.get("contact_email", ""),
+            }
             result.contact_meta = {"title": data.get("contact_title", "")[:100]}
             self._check_contact(result, result.contact, prefix="contact_")
         elif data.get("contact_mobile") or data.get("contact_email"):
@@ -320,7 +366,9 @@ class _Importer:
             customer.team_id = owner.team_id
         try:
             customer_prepare(customer)
-            customer.full_clean(exclude=_CUSTOMER_EXCLUDE)
+            # The one check constraint (USCC for companies only) is enforced by
+            # customer_prepare; validating it here would cost a query per row.
+            customer.full_clean(exclude=_CUSTOMER_EXCLUDE, validate_constraints=False)
         except ValidationError as exc:
             reported = {f for f, _m in result.issues}
             for key, messages in _messages(exc).items():
@@ -364,19 +412,24 @@ class _Importer:
                 r.target_id = match
                 r.action = "skip" if mode == ImportJob.DuplicateMode.SKIP else "update"
                 r.note = _("A customer with the same %(what)s already exists.") % {
-                    "what": _key_labels()[_match_kind(r.match_keys, index)]}
+                    "what": _key_labels()[_match_kind(r.match_keys, index)]
+                }
             if r.action == "create":
                 for key in r.match_keys:
                     pending.setdefault(key, r.row)
         updates = [r for r in results if r.action == "update"]
         if updates:
-            editable = set(customers_actionable_by(self.actor, "edit").filter(
-                pk__in=[r.target_id for r in updates]).values_list("pk", flat=True))
+            editable = set(
+                customers_actionable_by(self.actor, "edit")
+                .filter(pk__in=[cast(int, r.target_id) for r in updates])
+                .values_list("pk", flat=True)
+            )
             for r in updates:
                 if r.target_id not in editable:
                     r.action = "error"
-                    r.issues.append(("", _("This row matches an existing customer you may "
-                                           "not change.")))
+                    r.issues.append(
+                        ("", _("This row matches an existing customer you may not change."))
+                    )
         if self.dry_run:
             return
         self._customers_create([r for r in results if r.action == "create"])
@@ -410,35 +463,49 @@ class _Importer:
 
     def _after_create(self, rows: list[RowResult]) -> None:
         through = Customer.tags.through
-        links = []
+        links: list[Any] = []
         entries = []
         for r in rows:
             c = r.customer
             assert c is not None and c.pk is not None
             if r.tags:
                 links.extend(through(customer_id=c.pk, tag_id=t.pk) for t in r.tags)
-            snapshot = {f: getattr(c, f) for f in CUSTOMER_FIELDS
-                        if f not in {"channel", "owner", "team"}}
+            snapshot = {
+                f: getattr(c, f) for f in CUSTOMER_FIELDS if f not in {"channel", "owner", "team"}
+            }
             snapshot["channel"] = c.channel_id and str(c.channel)
             snapshot["owner"] = c.owner_id and str(c.owner)
             changes = diff_fields({}, snapshot)
             if r.tags:
                 changes["tags"] = [None, ", ".join(t.name for t in r.tags)]
-            entries.append(AuditEntry(
-                actor=self.actor, action=AuditEntry.Action.IMPORT, subject_type="customer",
-                subject_id=c.pk, subject_label=c.name[:200], customer_id=c.pk,
-                changes=changes, message=self.source))
+            entries.append(
+                AuditEntry(
+                    actor=self.actor,
+                    action=AuditEntry.Action.IMPORT,
+                    subject_type="customer",
+                    subject_id=c.pk,
+                    subject_label=c.name[:200],
+                    customer_id=c.pk,
+                    changes=changes,
+                    message=self.source,
+                )
+            )
         through.objects.bulk_create(links, ignore_conflicts=True)
         AuditEntry.objects.bulk_create(entries)
         for r in rows:
             if r.contact and r.customer is not None:
-                contact_create(actor=self.actor, customer=r.customer, data=r.contact,
-                               title=r.contact_meta.get("title", ""))
+                contact_create(
+                    actor=self.actor,
+                    customer=r.customer,
+                    data=r.contact,
+                    title=r.contact_meta.get("title", ""),
+                )
 
     def _customer_update(self, r: RowResult) -> None:
         assert r.customer is not None
         target = Customer.objects.select_related("owner", "team", "channel").get(
-            pk=r.target_id)
+            pk=cast(int, r.target_id)
+        )
         data = {f: getattr(r.customer, f) for f in r.given if f in CUSTOMER_FIELDS}
         tags = None
         if r.tags:
@@ -446,10 +513,16 @@ class _Importer:
         try:
             with transaction.atomic():
                 customer_update(actor=self.actor, customer=target, data=data, tags=tags)
-                if r.contact and not target.contact_links.filter(
-                        contact__name=r.contact["name"]).exists():
-                    contact_create(actor=self.actor, customer=target, data=r.contact,
-                                   title=r.contact_meta.get("title", ""))
+                if (
+                    r.contact
+                    and not target.contact_links.filter(contact__name=r.contact["name"]).exists()
+                ):
+                    contact_create(
+                        actor=self.actor,
+                        customer=target,
+                        data=r.contact,
+                        title=r.contact_meta.get("title", ""),
+                    )
         except ValidationError as exc:
             r.action = "error"
             for key, messages in _messages(exc).items():
@@ -477,7 +550,8 @@ class _Importer:
         self._check_contact(result, contact, prefix="")
         result.contact = contact
         result.contact_meta = {
-            "title": data.get("title", "")[:100], "department": data.get("department", "")[:100],
+            "title": data.get("title", "")[:100],
+            "department": data.get("department", "")[:100],
             "customer_name": " ".join(data.get("customer_name", "").split()),
             "customer_uscc": data.get("customer_uscc", "").strip().upper().replace(" ", ""),
         }
@@ -490,8 +564,11 @@ class _Importer:
         by_name: dict[str, list[int]] = {}
         by_uscc: dict[str, int] = {}
         if names or usccs:
-            for pk, name, uscc in customers_visible_to(self.actor).filter(
-                    Q(name__in=names) | Q(uscc__in=usccs)).values_list("pk", "name", "uscc"):
+            for pk, name, uscc in (
+                customers_visible_to(self.actor)
+                .filter(Q(name__in=names) | Q(uscc__in=usccs))
+                .values_list("pk", "name", "uscc")
+            ):
                 by_name.setdefault(name, []).append(pk)
                 if uscc:
                     by_uscc.setdefault(uscc, pk)
@@ -502,22 +579,37 @@ class _Importer:
             elif name and len(by_name.get(name, [])) == 1:
                 r.contact_meta["customer_id"] = str(by_name[name][0])
             elif name and len(by_name.get(name, [])) > 1:
-                r.issues.append(("customer_name", _("Several customers are called “%(name)s”; "
-                                                    "add a USCC column.") % {"name": name}))
+                r.issues.append(
+                    (
+                        "customer_name",
+                        _("Several customers are called “%(name)s”; add a USCC column.")
+                        % {"name": name},
+                    )
+                )
             else:
-                r.issues.append(("customer_name" if name else "customer_uscc",
-                                 _("No customer “%(name)s” that you can see.") % {
-                                     "name": name or uscc}))
+                r.issues.append(
+                    (
+                        "customer_name" if name else "customer_uscc",
+                        _("No customer “%(name)s” that you can see.") % {"name": name or uscc},
+                    )
+                )
         valid = [r for r in results if r.ok]
         customer_ids = {int(r.contact_meta["customer_id"]) for r in valid}
-        editable = set(customers_actionable_by(self.actor, "edit").filter(
-            pk__in=customer_ids).values_list("pk", flat=True))
+        editable = set(
+            customers_actionable_by(self.actor, "edit")
+            .filter(pk__in=customer_ids)
+            .values_list("pk", flat=True)
+        )
         existing: dict[tuple[Any, ...], int] = {}
         mode = self.job.duplicate_mode
         if mode != ImportJob.DuplicateMode.CREATE and customer_ids:
-            for link in ContactLink.objects.filter(
+            for link in (
+                ContactLink.objects.filter(
                     customer_id__in=customer_ids, contact__deleted_at__isnull=True
-            ).select_related("contact").order_by("id"):
+                )
+                .select_related("contact")
+                .order_by("id")
+            ):
                 c = link.contact
                 for key in _contact_keys(c.name, c.mobile_normalized, c.email):
                     existing.setdefault((link.customer_id, *key), c.pk)
@@ -531,20 +623,23 @@ class _Importer:
             customer_id = int(r.contact_meta["customer_id"])
             if customer_id not in editable:
                 r.action = "error"
-                r.issues.append(("customer_name", _("You may not add contacts to this "
-                                                    "customer.")))
+                r.issues.append(("customer_name", _("You may not add contacts to this customer.")))
                 continue
             prepared = Contact(**r.contact)
             contact_prepare(prepared)
-            keys = [(customer_id, *k) for k in _contact_keys(
-                prepared.name, prepared.mobile_normalized, prepared.email)]
+            keys = [
+                (customer_id, *k)
+                for k in _contact_keys(prepared.name, prepared.mobile_normalized, prepared.email)
+            ]
             r.action = "create"
             if mode != ImportJob.DuplicateMode.CREATE:
                 earlier = next((pending[k] for k in keys if k in pending), None)
                 match = next((existing[k] for k in keys if k in existing), None)
                 if earlier is not None:
-                    r.action, r.note = "skip", _("Same contact as row %(row)d of this file.") % {
-                        "row": earlier}
+                    r.action, r.note = (
+                        "skip",
+                        _("Same contact as row %(row)d of this file.") % {"row": earlier},
+                    )
                 elif match is not None:
                     r.target_id = match
                     r.action = "skip" if mode == ImportJob.DuplicateMode.SKIP else "update"
@@ -552,15 +647,15 @@ class _Importer:
             if r.action == "create":
                 for k in keys:
                     pending.setdefault(k, r.row)
-        updates = [r.target_id for r in results if r.action == "update"]
+        updates = [cast(int, r.target_id) for r in results if r.action == "update"]
         if updates:
-            contact_editable = set(contacts_editable_by(self.actor).filter(
-                pk__in=updates).values_list("pk", flat=True))
+            contact_editable = set(
+                contacts_editable_by(self.actor).filter(pk__in=updates).values_list("pk", flat=True)
+            )
         for r in results:
             if r.action == "update" and r.target_id not in contact_editable:
                 r.action = "error"
-                r.issues.append(("", _("This row matches an existing contact you may not "
-                                       "change.")))
+                r.issues.append(("", _("This row matches an existing contact you may not change.")))
         if self.dry_run:
             return
         customers = {c.pk: c for c in Customer.objects.filter(pk__in=customer_ids)}
@@ -572,22 +667,29 @@ class _Importer:
             try:
                 with transaction.atomic():
                     if r.action == "create":
-                        contact_create(actor=self.actor, customer=customer, data=r.contact,
-                                       title=r.contact_meta["title"],
-                                       department=r.contact_meta["department"])
+                        contact_create(
+                            actor=self.actor,
+                            customer=customer,
+                            data=r.contact,
+                            title=r.contact_meta["title"],
+                            department=r.contact_meta["department"],
+                        )
                     else:
-                        target = Contact.objects.get(pk=r.target_id)
+                        target = Contact.objects.get(pk=cast(int, r.target_id))
                         contact_update(actor=self.actor, contact=target, data=r.contact)
                         if r.contact_meta["title"] or r.contact_meta["department"]:
-                            contact_link(actor=self.actor, contact=target, customer=customer,
-                                         title=r.contact_meta["title"],
-                                         department=r.contact_meta["department"])
+                            contact_link(
+                                actor=self.actor,
+                                contact=target,
+                                customer=customer,
+                                title=r.contact_meta["title"],
+                                department=r.contact_meta["department"],
+                            )
             except (ValidationError, DatabaseError) as exc:
                 r.action = "error"
-                messages = _messages(exc) if isinstance(exc, ValidationError) else {
-                    "": [str(exc)]}
-                for key, items in messages.items():
-                    r.issues.extend((key if key != "__all__" else "", m) for m in items)
+                messages = _messages(exc) if isinstance(exc, ValidationError) else {"": [str(exc)]}
+                for fname, items in messages.items():
+                    r.issues.extend((fname if fname != "__all__" else "", m) for m in items)
 
     # both -----------------------------------------------------------------------
     def process(self, batch: list[tuple[int, list[str]]]) -> list[RowResult]:
@@ -601,8 +703,13 @@ class _Importer:
 
 
 def _key_labels() -> dict[str, str]:
-    return {"uscc": _("Unified Social Credit Code"), "phone": _("phone number"),
-            "email": _("e-mail"), "namecity": _("name in the same city"), "name": _("name")}
+    return {
+        "uscc": _("Unified Social Credit Code"),
+        "phone": _("phone number"),
+        "email": _("e-mail"),
+        "namecity": _("name in the same city"),
+        "name": _("name"),
+    }
 
 
 def _customer_keys(c: Customer) -> list[tuple[str, ...]]:
@@ -627,18 +734,28 @@ def _match_kind(keys: list[tuple[str, ...]], index: dict[tuple[str, ...], int]) 
 
 def _customer_index(rows: list[RowResult]) -> dict[tuple[str, ...], int]:
     """Existing live customers sharing a duplicate key with any row: key → customer id."""
-    phones, emails, usccs, names = set(), set(), set(), set()
+    phones: set[str] = set()
+    emails: set[str] = set()
+    usccs: set[str] = set()
+    names: set[str] = set()
     for r in rows:
         for key in r.match_keys:
             {"phone": phones, "email": emails, "uscc": usccs}.get(key[0], names).add(key[1])
     if not (phones or emails or usccs or names):
         return {}
-    condition = (Q(phone_normalized__in=phones) | Q(mobile_normalized__in=phones)
-                 | Q(email__in=emails) | Q(uscc__in=usccs) | Q(name__in=names))
+    condition = (
+        Q(phone_normalized__in=phones)
+        | Q(mobile_normalized__in=phones)
+        | Q(email__in=emails)
+        | Q(uscc__in=usccs)
+        | Q(name__in=names)
+    )
     index: dict[tuple[str, ...], int] = {}
     for pk, name, city, phone, mobile, email, uscc in (
-        Customer.objects.alive().filter(condition).order_by("id").values_list(
-            "pk", "name", "city", "phone_normalized", "mobile_normalized", "email", "uscc")
+        Customer.objects.alive()
+        .filter(condition)
+        .order_by("id")
+        .values_list("pk", "name", "city", "phone_normalized", "mobile_normalized", "email", "uscc")
     ):
         candidates: list[tuple[str, ...]] = [("name", name), ("namecity", name, city)]
         if uscc:
@@ -663,10 +780,12 @@ def _contact_keys(name: str, mobile: str, email: str) -> list[tuple[str, str]]:
 
 # --- running an import -------------------------------------------------------------------
 
+
 def _data_rows(job: ImportJob, stream: IO[bytes]) -> Iterator[tuple[int, list[str]]]:
     """(row number, values) for every non-empty row after the header row."""
-    with readers.open_rows(stream, format=job.format, encoding=job.encoding,
-                           delimiter=job.delimiter) as rows:
+    with readers.open_rows(
+        stream, format=job.format, encoding=job.encoding, delimiter=job.delimiter
+    ) as rows:
         header_seen = False
         for number, values in enumerate(rows, start=1):
             if not any(v.strip() for v in values):
@@ -677,8 +796,10 @@ def _data_rows(job: ImportJob, stream: IO[bytes]) -> Iterator[tuple[int, list[st
             yield number, values
 
 
-def _batches(rows: Iterable[tuple[int, list[str]]], size: int,
-             ) -> Iterator[list[tuple[int, list[str]]]]:
+def _batches(
+    rows: Iterable[tuple[int, list[str]]],
+    size: int,
+) -> Iterator[list[tuple[int, list[str]]]]:
     batch: list[tuple[int, list[str]]] = []
     for item in rows:
         batch.append(item)
@@ -690,14 +811,23 @@ def _batches(rows: Iterable[tuple[int, list[str]]], size: int,
 
 
 def _issues(job: ImportJob, results: Iterable[RowResult]) -> list[ImportIssue]:
-    issues = []
+    issues: list[ImportIssue] = []
     for r in results:
         if r.action == "error":
-            issues.extend(ImportIssue(job=job, row=r.row, field=f, message=m, values=r.values)
-                          for f, m in r.issues or [("", _("Unknown error"))])
+            issues.extend(
+                ImportIssue(job=job, row=r.row, field=f, message=m, values=r.values)
+                for f, m in r.issues or [("", _("Unknown error"))]
+            )
         elif r.action == "skip":
-            issues.append(ImportIssue(job=job, row=r.row, level=ImportIssue.Level.SKIPPED,
-                                      message=r.note, values=r.values))
+            issues.append(
+                ImportIssue(
+                    job=job,
+                    row=r.row,
+                    level=ImportIssue.Level.SKIPPED,
+                    message=r.note,
+                    values=r.values,
+                )
+            )
     return issues
 
 
@@ -723,8 +853,8 @@ def import_job_run(*, job_id: int, batch_size: int = BATCH_SIZE) -> ImportJob:
         if job.started_at is None or job.all_or_nothing:
             ImportIssue.objects.filter(job=job).delete()
             ImportJob.objects.filter(pk=job.pk).update(
-                processed=0, created=0, updated=0, skipped=0, failed=0,
-                started_at=timezone.now())
+                processed=0, created=0, updated=0, skipped=0, failed=0, started_at=timezone.now()
+            )
             job.refresh_from_db()
         if job.total is None:
             with job.file.open("rb") as f:
@@ -758,8 +888,9 @@ def _commit_batch(job: ImportJob, results: list[RowResult], offset: int) -> bool
     locked.updated += _count(results, "update")
     locked.skipped += _count(results, "skip")
     locked.failed += _count(results, "error")
-    locked.save(update_fields=["processed", "created", "updated", "skipped", "failed",
-                               "updated_at"])
+    locked.save(
+        update_fields=["processed", "created", "updated", "skipped", "failed", "updated_at"]
+    )
     return True
 
 
@@ -798,9 +929,15 @@ def _run_all_or_nothing(job: ImportJob, batch_size: int) -> None:
     job.refresh_from_db()
     if job.failed:
         ImportJob.objects.filter(pk=job.pk).update(
-            created=0, updated=0, skipped=0,
-            message=_("Nothing was imported: %(n)d rows have errors. Correct them and import "
-                      "the file again.") % {"n": job.failed})
+            created=0,
+            updated=0,
+            skipped=0,
+            message=_(
+                "Nothing was imported: %(n)d rows have errors. Correct them and import "
+                "the file again."
+            )
+            % {"n": job.failed},
+        )
         return
     ImportIssue.objects.filter(job=job).delete()
     ImportJob.objects.filter(pk=job.pk).update(processed=0, created=0, updated=0, skipped=0)
@@ -820,14 +957,21 @@ def _run_all_or_nothing(job: ImportJob, batch_size: int) -> None:
                     totals[action] += _count(results, action)
             ImportIssue.objects.bulk_create(_issues(job, skipped), batch_size=1000)
             ImportJob.objects.filter(pk=job.pk).update(
-                processed=sum(totals.values()), created=totals["create"],
-                updated=totals["update"], skipped=totals["skip"])
+                processed=sum(totals.values()),
+                created=totals["create"],
+                updated=totals["update"],
+                skipped=totals["skip"],
+            )
     except _RollbackError:
         ImportIssue.objects.bulk_create(_issues(job, late))
         ImportJob.objects.filter(pk=job.pk).update(
-            processed=job.total or 0, created=0, updated=0, skipped=0, failed=len(late),
-            message=_("Nothing was imported: %(n)d rows could not be saved.") % {
-                "n": len(late)})
+            processed=job.total or 0,
+            created=0,
+            updated=0,
+            skipped=0,
+            failed=len(late),
+            message=_("Nothing was imported: %(n)d rows could not be saved.") % {"n": len(late)},
+        )
 
 
 def _as_check(r: RowResult) -> RowResult:
@@ -836,8 +980,9 @@ def _as_check(r: RowResult) -> RowResult:
 
 
 def _fail(job: ImportJob, message: str) -> None:
-    ImportJob.objects.filter(pk=job.pk).update(status=Status.FAILED, message=message[:2000],
-                                               finished_at=timezone.now())
+    ImportJob.objects.filter(pk=job.pk).update(
+        status=Status.FAILED, message=message[:2000], finished_at=timezone.now()
+    )
 
 
 def _finish(job: ImportJob) -> None:
@@ -846,18 +991,33 @@ def _finish(job: ImportJob) -> None:
     job.status = Status.DONE
     job.finished_at = timezone.now()
     job.save(update_fields=["status", "finished_at", "error_file", "updated_at"])
-    summary = _("%(created)d created, %(updated)d updated, %(skipped)d skipped, "
-                "%(failed)d with errors") % {
-        "created": job.created, "updated": job.updated, "skipped": job.skipped,
-        "failed": job.failed}
-    audit_record(actor=job.user, action=AuditEntry.Action.IMPORT, subject=job,
-                 subject_type="import", message=f"{job.original_name}: {summary}",
-                 changes={"rows": [None, job.processed], "created": [None, job.created],
-                          "updated": [None, job.updated]})
-    notification_send(user=job.user, kind=Notification.Kind.JOB,
-                      message=_("Import of %(file)s finished: %(summary)s") % {
-                          "file": job.original_name, "summary": summary},
-                      url=reverse("transfers:import-detail", args=[job.pk]))
+    summary = _(
+        "%(created)d created, %(updated)d updated, %(skipped)d skipped, %(failed)d with errors"
+    ) % {
+        "created": job.created,
+        "updated": job.updated,
+        "skipped": job.skipped,
+        "failed": job.failed,
+    }
+    audit_record(
+        actor=job.user,
+        action=AuditEntry.Action.IMPORT,
+        subject=job,
+        subject_type="import",
+        message=f"{job.original_name}: {summary}",
+        changes={
+            "rows": [None, job.processed],
+            "created": [None, job.created],
+            "updated": [None, job.updated],
+        },
+    )
+    notification_send(
+        user=job.user,
+        kind=Notification.Kind.JOB,
+        message=_("Import of %(file)s finished: %(summary)s")
+        % {"file": job.original_name, "summary": summary},
+        url=reverse("transfers:import-detail", args=[job.pk]),
+    )
 
 
 def _write_error_report(job: ImportJob) -> None:
@@ -868,9 +1028,15 @@ def _write_error_report(job: ImportJob) -> None:
         writer = csv.writer(text)
         writer.writerow([_("Row"), _("Result"), _("Field"), _("Reason"), *job.headers])
         for issue in job.issues.order_by("row", "id").iterator(chunk_size=2000):
-            writer.writerow([issue.row, str(levels.get(issue.level, issue.level)),
-                             labels.get(issue.field, issue.field), issue.message,
-                             *[_safe_cell(v) for v in issue.values]])
+            writer.writerow(
+                [
+                    issue.row,
+                    str(levels.get(issue.level, issue.level)),
+                    labels.get(issue.field, issue.field),
+                    issue.message,
+                    *[_safe_cell(v) for v in issue.values],
+                ]
+            )
         text.flush()
         text.detach()
         tmp.seek(0)
@@ -878,6 +1044,7 @@ def _write_error_report(job: ImportJob) -> None:
 
 
 # --- exports ------------------------------------------------------------------------------
+
 
 def _safe_cell(value: Any) -> Any:
     """Keep spreadsheet programs from running a cell as a formula (CSV injection)."""
@@ -891,36 +1058,91 @@ def _safe_cell(value: Any) -> Any:
 
 def _customer_columns() -> list[tuple[str, str]]:
     labels = {f.key: str(f.label) for f in fields_for(Kind.CUSTOMERS)}
-    keys = ["name", "kind", "industry", "channel", "tier", "status", "owner", "tags",
-            "phone", "mobile", "email", "website", "uscc", "province", "city", "birthday",
-            "lunar_birthday", "gender", "notes"]
+    keys = [
+        "name",
+        "kind",
+        "industry",
+        "channel",
+        "tier",
+        "status",
+        "owner",
+        "tags",
+        "phone",
+        "mobile",
+        "email",
+        "website",
+        "uscc",
+        "province",
+        "city",
+        "birthday",
+        "lunar_birthday",
+        "gender",
+        "notes",
+    ]
     return [(k, labels[k]) for k in keys]
 
 
 def _customer_values(c: Customer) -> list[Any]:
     return [
-        c.name, c.get_kind_display(), c.get_industry_display() if c.industry else "",
-        c.channel.name if c.channel else "", c.get_tier_display(), c.get_status_display(),
-        c.owner.username if c.owner else "", ", ".join(t.name for t in c.tags.all()),
-        c.phone, c.mobile, c.email, c.website, c.uscc, c.province, c.city,
-        c.birthday.isoformat() if c.birthday else "", c.lunar_birthday,
-        c.get_gender_display() if c.gender else "", c.notes,
+        c.name,
+        c.get_kind_display(),
+        c.get_industry_display() if c.industry else "",
+        c.channel.name if c.channel else "",
+        c.get_tier_display(),
+        c.get_status_display(),
+        c.owner.username if c.owner else "",
+        ", ".join(t.name for t in c.tags.all()),
+        c.phone,
+        c.mobile,
+        c.email,
+        c.website,
+        c.uscc,
+        c.province,
+        c.city,
+        c.birthday.isoformat() if c.birthday else "",
+        c.lunar_birthday,
+        c.get_gender_display() if c.gender else "",
+        c.notes,
     ]
 
 
 def _contact_columns() -> list[str]:
     labels = {f.key: str(f.label) for f in fields_for(Kind.CONTACTS)}
-    return [labels[k] for k in ("name", "mobile", "phone", "email", "wechat", "gender",
-                                "birthday", "title", "department", "customer_name",
-                                "customer_uscc", "notes")]
+    return [
+        labels[k]
+        for k in (
+            "name",
+            "mobile",
+            "phone",
+            "email",
+            "wechat",
+            "gender",
+            "birthday",
+            "title",
+            "department",
+            "customer_name",
+            "customer_uscc",
+            "notes",
+        )
+    ]
 
 
 def _contact_values(link: ContactLink) -> list[Any]:
     c = link.contact
-    return [c.name, c.mobile, c.phone, c.email, c.wechat,
-            c.get_gender_display() if c.gender else "",
-            c.birthday.isoformat() if c.birthday else "", link.title, link.department,
-            link.customer.name, link.customer.uscc, c.notes]
+    return [
+        c.name,
+        c.mobile,
+        c.phone,
+        c.email,
+        c.wechat,
+        c.get_gender_display() if c.gender else "",
+        c.birthday.isoformat() if c.birthday else "",
+        link.title,
+        link.department,
+        link.customer.name,
+        link.customer.uscc,
+        c.notes,
+    ]
 
 
 class _Writer:
@@ -989,8 +1211,7 @@ def export_job_create(*, actor: User, kind: str, fmt: str, filters: dict[str, st
         total = export_customers(user=actor, filters=filters).count()
     else:
         total = export_contact_links(user=actor, filters=filters).count()
-    return ExportJob.objects.create(user=actor, kind=kind, format=fmt, filters=filters,
-                                    total=total)
+    return ExportJob.objects.create(user=actor, kind=kind, format=fmt, filters=filters, total=total)
 
 
 def export_job_start(*, job: ExportJob) -> ExportJob:
@@ -1043,20 +1264,26 @@ def export_job_run(*, job_id: int) -> ExportJob:
         job.status = Status.DONE
         job.finished_at = timezone.now()
         job.save(update_fields=["file", "row_count", "status", "finished_at"])
-        audit_record(actor=job.user, action=AuditEntry.Action.EXPORT, subject=job,
-                     subject_type="export",
-                     message=_("Exported %(count)d %(kind)s as %(format)s") % {
-                         "count": count, "kind": job.get_kind_display(),
-                         "format": job.get_format_display()},
-                     changes={"rows": [None, count], "filters": [None, job.filters]})
+        audit_record(
+            actor=job.user,
+            action=AuditEntry.Action.EXPORT,
+            subject=job,
+            subject_type="export",
+            message=_("Exported %(count)d %(kind)s as %(format)s")
+            % {"count": count, "kind": job.get_kind_display(), "format": job.get_format_display()},
+            changes={"rows": [None, count], "filters": [None, job.filters]},
+        )
         if (job.total or 0) > EXPORT_INLINE_MAX:
-            notification_send(user=job.user, kind=Notification.Kind.JOB,
-                              message=_("Your export is ready (%(count)d rows).") % {
-                                  "count": count},
-                              url=reverse("transfers:export-detail", args=[job.pk]))
+            notification_send(
+                user=job.user,
+                kind=Notification.Kind.JOB,
+                message=_("Your export is ready (%(count)d rows).") % {"count": count},
+                url=reverse("transfers:export-detail", args=[job.pk]),
+            )
     except Exception as exc:
         logger.exception("Export %s failed", job_id)
         ExportJob.objects.filter(pk=job.pk).update(
-            status=Status.FAILED, message=str(exc)[:2000], finished_at=timezone.now())
+            status=Status.FAILED, message=str(exc)[:2000], finished_at=timezone.now()
+        )
     job.refresh_from_db()
     return job

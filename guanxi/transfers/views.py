@@ -4,6 +4,7 @@ service or selector and renders; the work itself lives in ``services``."""
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
@@ -41,12 +42,16 @@ def job_index(request: HttpRequest) -> HttpResponse:
 def import_new(request: HttpRequest) -> HttpResponse:
     user = _require(request, services.IMPORT_PERM)
     kind = request.GET.get("kind", Kind.CUSTOMERS)
-    form = ImportUploadForm(request.POST or None, request.FILES or None,
-                            initial={"kind": kind if kind in Kind.values else Kind.CUSTOMERS})
+    form = ImportUploadForm(
+        request.POST or None,
+        request.FILES or None,
+        initial={"kind": kind if kind in Kind.values else Kind.CUSTOMERS},
+    )
     if request.method == "POST" and form.is_valid():
         try:
-            job = services.import_job_create(actor=user, kind=form.cleaned_data["kind"],
-                                             upload=form.cleaned_data["file"])
+            job = services.import_job_create(
+                actor=user, kind=form.cleaned_data["kind"], upload=form.cleaned_data["file"]
+            )
         except ValidationError as exc:
             form.add_error(None, exc)  # the service names the field ("file" or "kind")
         else:
@@ -66,9 +71,12 @@ def import_mapping(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             services.import_job_configure(
-                actor=user, job=job, mapping=form.mapping(),
+                actor=user,
+                job=job,
+                mapping=form.mapping(),
                 duplicate_mode=form.cleaned_data["duplicate_mode"],
-                all_or_nothing=form.cleaned_data["all_or_nothing"])
+                all_or_nothing=form.cleaned_data["all_or_nothing"],
+            )
             if "start" in request.POST:
                 services.import_job_start(actor=user, job=job)
                 return redirect("transfers:import-detail", pk=job.pk)
@@ -78,13 +86,26 @@ def import_mapping(request: HttpRequest, pk: int) -> HttpResponse:
                 form.add_error(None, message)
     mapped = [i for i, key in enumerate(job.mapping) if key]
     labels = {f.key: str(f.label) for f in fields_for(job.kind)}
-    rows = None if preview is None else [
-        {"row": r.row, "action": r.action, "note": r.note,
-         "issues": [(labels.get(f, f), m) for f, m in r.issues],
-         "values": [r.values[i] if i < len(r.values) else "" for i in mapped]}
-        for r in preview]
-    context = {"job": job, "form": form, "preview": rows,
-               "mapped_headers": [job.headers[i] for i in mapped]}
+    rows = (
+        None
+        if preview is None
+        else [
+            {
+                "row": r.row,
+                "action": r.action,
+                "note": r.note,
+                "issues": [(labels.get(f, f), m) for f, m in r.issues],
+                "values": [r.values[i] if i < len(r.values) else "" for i in mapped],
+            }
+            for r in preview
+        ]
+    )
+    context = {
+        "job": job,
+        "form": form,
+        "preview": rows,
+        "mapped_headers": [job.headers[i] for i in mapped],
+    }
     if _is_htmx(request) and request.method == "POST":
         return render(request, "transfers/import_mapping.html#preview", context)
     return render(request, "transfers/import_mapping.html", context)
@@ -104,19 +125,30 @@ def import_errors(request: HttpRequest, pk: int) -> FileResponse:
     if not job.error_file:
         raise Http404("No error report")
     stem = job.original_name.rsplit(".", 1)[0]
-    return FileResponse(job.error_file.open("rb"), as_attachment=True,
-                        filename=f"{stem}-errors.csv", content_type="text/csv")
+    return FileResponse(
+        job.error_file.open("rb"),
+        as_attachment=True,
+        filename=f"{stem}-errors.csv",
+        content_type="text/csv",
+    )
 
 
 def _download(job: ExportJob) -> FileResponse:
-    types = {Format.CSV: "text/csv; charset=utf-8", Format.VCF: "text/vcard; charset=utf-8",
-             Format.XLSX: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
-    return FileResponse(job.file.open("rb"), as_attachment=True, filename=job.filename,
-                        content_type=types[Format(job.format)])
+    types = {
+        Format.CSV: "text/csv; charset=utf-8",
+        Format.VCF: "text/vcard; charset=utf-8",
+        Format.XLSX: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    }
+    return FileResponse(
+        job.file.open("rb"),
+        as_attachment=True,
+        filename=job.filename,
+        content_type=types[Format(job.format)],
+    )
 
 
 @require_GET
-def export(request: HttpRequest) -> HttpResponse:
+def export(request: HttpRequest) -> HttpResponseBase:
     """Export the list the user is looking at (its query string); small lists download
     at once, large ones continue in the background."""
     user = _require(request, services.EXPORT_PERM)
@@ -124,8 +156,9 @@ def export(request: HttpRequest) -> HttpResponse:
     kind = request.GET.get("records", Kind.CUSTOMERS)
     fmt = request.GET.get("format", Format.CSV)
     try:
-        job = services.export_job_create(actor=user, kind=kind, fmt=fmt,
-                                         filters=selectors.export_filters_clean(request.GET))
+        job = services.export_job_create(
+            actor=user, kind=kind, fmt=fmt, filters=selectors.export_filters_clean(request.GET)
+        )
     except ValidationError as exc:
         return HttpResponse(" ".join(exc.messages), status=400, content_type="text/plain")
     job = services.export_job_start(job=job)
@@ -140,8 +173,7 @@ def export(request: HttpRequest) -> HttpResponse:
 def export_detail(request: HttpRequest, pk: int) -> HttpResponse:
     job = selectors.export_job_get(user=_user(request), job_id=pk)
     template = "transfers/export_detail.html"
-    return render(request, f"{template}#progress" if _is_htmx(request) else template,
-                  {"job": job})
+    return render(request, f"{template}#progress" if _is_htmx(request) else template, {"job": job})
 
 
 @require_GET
@@ -150,4 +182,3 @@ def export_download(request: HttpRequest, pk: int) -> FileResponse:
     if job.status != Status.DONE or not job.file:
         raise Http404("The export is not ready")
     return _download(job)
-

@@ -13,6 +13,21 @@ def _transfer_settings(settings, tmp_path):
     settings.TEMPLATES = templates
 
 
+@pytest.fixture(autouse=True)
+def _english():
+    """Assertions read the English source strings, whatever translations are compiled."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
+@pytest.fixture
+def client(client):
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    return client
+
+
 def make_upload(name: str, content: bytes):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
@@ -34,7 +49,7 @@ def xlsx_bytes(rows: list[list[object]]) -> bytes:
     from openpyxl import Workbook
 
     book = Workbook()
-    sheet = book.active
+    sheet = book.worksheets[0]
     for row in rows:
         sheet.append(row)
     buffer = io.BytesIO()

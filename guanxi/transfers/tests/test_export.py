@@ -58,8 +58,10 @@ def test_rep2_export_never_contains_rep1_customers(client, users, book):
 def test_export_is_exactly_the_filtered_list_and_is_audited(client, users, book):
     # given the executive filters key customers searching "杭州"
     client.force_login(users["exec1"])
-    response = client.get(reverse("transfers:export"),
-                          {"records": "customers", "format": "csv", "tier": "key", "q": "杭州"})
+    response = client.get(
+        reverse("transfers:export"),
+        {"records": "customers", "format": "csv", "tier": "key", "q": "杭州"},
+    )
     # then the file holds exactly that list
     assert csv_names(download(response)) == {"杭州万华化工"}
     # and the export is logged with its row count and filters
@@ -86,7 +88,8 @@ def test_xlsx_export_opens_with_headers_and_rows(client, users, book):
 
 
 def test_large_export_runs_in_the_background_and_only_its_owner_downloads(
-        client, users, book, monkeypatch, django_capture_on_commit_callbacks):
+    client, users, book, monkeypatch, django_capture_on_commit_callbacks
+):
     # given exports above two rows count as large
     monkeypatch.setattr(services, "EXPORT_INLINE_MAX", 2)
     client.force_login(users["exec1"])
@@ -111,13 +114,19 @@ def test_large_export_runs_in_the_background_and_only_its_owner_downloads(
 def test_contacts_vcard_round_trip(users, book):
     # given two contacts of a customer rep2 owns
     customer = book["rep2"]
-    ContactFactory(name="张伟", mobile="13800000001", email="zw@x.cn", customer=customer,
-                   customer__title="采购经理")
+    ContactFactory(
+        name="张伟",
+        mobile="13800000001",
+        email="zw@x.cn",
+        customer=customer,
+        customer__title="采购经理",
+    )
     ContactFactory(name="李娜", mobile="13800000002", customer=customer)
     admin = users["admin"]
     # when the contacts are exported as vCard 3.0
-    job = services.export_job_run(job_id=services.export_job_create(
-        actor=admin, kind="contacts", fmt="vcf", filters={}).pk)
+    job = services.export_job_run(
+        job_id=services.export_job_create(actor=admin, kind="contacts", fmt="vcf", filters={}).pk
+    )
     content = job.file.read()
     cards = list(vobject.readComponents(content.decode()))
     assert [c.version.value for c in cards] == ["3.0", "3.0"]
@@ -125,25 +134,31 @@ def test_contacts_vcard_round_trip(users, book):
     # and imported again after the contacts were removed
     ContactLink.objects.all().delete()
     Contact.objects.all().delete()
-    imported = services.import_job_create(actor=admin, kind="contacts",
-                                          upload=make_upload("contacts.vcf", content))
+    imported = services.import_job_create(
+        actor=admin, kind="contacts", upload=make_upload("contacts.vcf", content)
+    )
     services.import_job_start(actor=admin, job=imported)
     imported = services.import_job_run(job_id=imported.pk)
     # then the same contacts are back, linked to the customer by its name, with the title
     assert (imported.status, imported.created, imported.failed) == (Status.DONE, 2, 0)
     zhang = customer.contact_links.select_related("contact").get(contact__name="张伟")
     assert (zhang.contact.mobile, zhang.contact.email, zhang.title) == (
-        "13800000001", "zw@x.cn", "采购经理")
+        "13800000001",
+        "zw@x.cn",
+        "采购经理",
+    )
 
 
 def test_customer_export_reimports_as_duplicates(users, book):
     # given an export of all customers
     admin = users["admin"]
-    job = services.export_job_run(job_id=services.export_job_create(
-        actor=admin, kind="customers", fmt="xlsx", filters={}).pk)
+    job = services.export_job_run(
+        job_id=services.export_job_create(actor=admin, kind="customers", fmt="xlsx", filters={}).pk
+    )
     # when the file is imported again in skip mode
-    imported = services.import_job_create(actor=admin, kind="customers",
-                                          upload=make_upload("back.xlsx", job.file.read()))
+    imported = services.import_job_create(
+        actor=admin, kind="customers", upload=make_upload("back.xlsx", job.file.read())
+    )
     assert imported.mapping[:3] == ["name", "kind", "industry"]
     services.import_job_start(actor=admin, job=imported)
     imported = services.import_job_run(job_id=imported.pk)

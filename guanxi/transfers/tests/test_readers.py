@@ -19,8 +19,10 @@ def _read(content: bytes, fmt: str = "csv") -> tuple[str, list[list[str]]]:
         return encoding, list(rows)
 
 
-@pytest.mark.parametrize(("encoding", "detected"), [
-    ("utf-8", "utf-8"), ("utf-8-sig", "utf-8-sig"), ("gb18030", "gb18030")])
+@pytest.mark.parametrize(
+    ("encoding", "detected"),
+    [("utf-8", "utf-8"), ("utf-8-sig", "utf-8-sig"), ("gb18030", "gb18030")],
+)
 def test_csv_in_each_encoding_reads_the_same_chinese_text(encoding, detected):
     # given the same rows saved in UTF-8, UTF-8 with BOM (Excel) and GB18030 (WPS)
     content = csv_bytes(ROWS, encoding)
@@ -35,8 +37,9 @@ def test_xlsx_is_read_in_read_only_mode_with_dates_and_numbers_as_text():
     # given a workbook with a number and a date cell
     import datetime
 
-    content = xlsx_bytes([["名称", "手机", "生日"],
-                          ["张三", 13800000001, datetime.datetime(1990, 5, 1)]])
+    content = xlsx_bytes(
+        [["名称", "手机", "生日"], ["张三", 13800000001, datetime.datetime(1990, 5, 1)]]
+    )
     # when it is read
     _enc, rows = _read(content, "xlsx")
     # then every cell is text, numbers without ".0" and dates as ISO dates
@@ -59,12 +62,15 @@ def test_corrupt_xlsx_is_rejected_with_a_clear_message():
         readers.read_header(io.BytesIO(content), format="xlsx", encoding="", delimiter=",")
 
 
-@pytest.mark.parametrize(("name", "head", "message"), [
-    ("customers.exe", b"MZ", "cannot be imported"),
-    ("customers.xls", b"\xd0\xcf", ".xlsx"),
-    ("customers.xlsx", b"not a zip", "not a valid Excel"),
-    ("customers.csv", b"PK\x03\x04", "not a text"),
-])
+@pytest.mark.parametrize(
+    ("name", "head", "message"),
+    [
+        ("customers.exe", b"MZ", "cannot be imported"),
+        ("customers.xls", b"\xd0\xcf", ".xlsx"),
+        ("customers.xlsx", b"not a zip", "not a valid Excel"),
+        ("customers.csv", b"PK\x03\x04", "not a text"),
+    ],
+)
 def test_wrong_file_types_are_rejected(name, head, message):
     with pytest.raises(ValidationError, match=message):
         readers.format_from_name(name, head)
@@ -78,13 +84,41 @@ def test_semicolon_and_tab_separated_files_are_sniffed():
 
 def test_mapping_is_guessed_from_chinese_and_english_headers():
     # given headers as Chinese and English CRMs export them
-    headers = ["客户名称", "Mobile", "电话", "邮箱", "统一社会信用代码", "省份", "城市", "行业",
-               "来源渠道", "客户等级", "负责人", "标签", "联系人", "Unrelated"]
+    headers = [
+        "客户名称",
+        "Mobile",
+        "电话",
+        "邮箱",
+        "统一社会信用代码",
+        "省份",
+        "城市",
+        "行业",
+        "来源渠道",
+        "客户等级",
+        "负责人",
+        "标签",
+        "联系人",
+        "Unrelated",
+    ]
     # when the mapping is guessed
     mapping = guess_mapping("customers", headers)
     # then each known header maps to its field and unknown ones are ignored
-    assert mapping == ["name", "mobile", "phone", "email", "uscc", "province", "city",
-                       "industry", "channel", "tier", "owner", "tags", "contact_name", ""]
+    assert mapping == [
+        "name",
+        "mobile",
+        "phone",
+        "email",
+        "uscc",
+        "province",
+        "city",
+        "industry",
+        "channel",
+        "tier",
+        "owner",
+        "tags",
+        "contact_name",
+        "",
+    ]
 
 
 def test_previous_mapping_wins_over_the_guess_and_no_field_is_used_twice():
