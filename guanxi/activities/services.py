@@ -14,6 +14,8 @@ def _plain(value: Any) -> Any:
         return value
     if isinstance(value, models.Model):
         return str(value)
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set):
         return [_plain(v) for v in value]
     return str(value)

@@ -54,6 +54,9 @@ class RegionFieldsMixin:
                 "hx-target": f"#id_{prefix('city')}",
                 "hx-trigger": "change",
                 "hx-params": prefix("province"),
+                # Explicit, because htmx attributes are inherited and the customer form's
+                # duplicate check sets hx-swap="outerHTML" around these fields.
+                "hx-swap": "innerHTML",
             }
         )
         if "district" in self.region_fields:
@@ -63,6 +66,7 @@ class RegionFieldsMixin:
                     "hx-target": f"#id_{prefix('district')}",
                     "hx-trigger": "change",
                     "hx-params": prefix("city"),
+                    "hx-swap": "innerHTML",
                 }
             )
 
@@ -115,6 +119,9 @@ class CustomerForm(RegionFieldsMixin, forms.ModelForm):
         owner = self.fields["owner"]
         assert isinstance(owner, forms.ModelChoiceField)
         owner.queryset = User.objects.filter(is_active=True).order_by("username")
+        # Empty on create means "me" (the service's default); an existing customer keeps an
+        # owner, so that it never silently drops out of everyone's scope.
+        owner.required = bool(self.instance.pk)
         if not can_reassign:
             del self.fields["owner"]
         if self.instance.pk:
@@ -142,6 +149,8 @@ class CustomerForm(RegionFieldsMixin, forms.ModelForm):
 
     def service_data(self) -> dict:
         data = {k: v for k, v in self.cleaned_data.items() if k not in {"tags", "allow_duplicate"}}
+        if data.get("owner", "") is None:
+            data.pop("owner")
         return data
 
 
@@ -252,7 +261,7 @@ class CustomerFilterForm(forms.Form):
             return None
         if value == "me":
             return self.user.pk
-        if not value.isdigit():
+        if not (value.isascii() and value.isdigit() and len(value) <= 18):
             raise ValidationError(_("Choose an owner from the list."))
         return int(value)
 

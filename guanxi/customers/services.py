@@ -109,6 +109,11 @@ def _snapshot(customer: Customer) -> dict[str, Any]:
     return data
 
 
+def _filled(snapshot: dict[str, Any]) -> dict[str, list[Any]]:
+    """The creation entry lists only what was filled in: a blank field is not a change."""
+    return diff_fields({}, {k: v for k, v in snapshot.items() if v not in (None, "", {}, [])})
+
+
 def _set_tags(customer: Customer, tags: Iterable[Tag] | None) -> list[str] | None:
     if tags is None:
         return None
@@ -139,7 +144,7 @@ def customer_create(
             action=AuditEntry.Action.IMPORT if source == "import" else AuditEntry.Action.CREATE,
             subject=customer,
             customer_id=customer.pk,
-            changes=diff_fields({}, _snapshot(customer)),
+            changes=_filled(_snapshot(customer)),
         )
     return customer
 
@@ -232,7 +237,8 @@ def customers_reassign(
     if not new_owner.is_active:
         raise ValidationError({"owner": _("This user is inactive.")})
     with transaction.atomic():
-        rows = list(customers.select_for_update().select_related("owner"))
+        # of=("self",): PostgreSQL refuses FOR UPDATE on the nullable side of the owner join.
+        rows = list(customers.select_for_update(of=("self",)).select_related("owner"))
         moved = [c for c in rows if c.owner_id != new_owner.pk]
         entries = [
             AuditEntry(
@@ -352,6 +358,8 @@ def customer_merge(*, actor: User, target: Customer, source: Customer) -> Custom
             "birthday",
             "lunar_birthday",
         ):
+            if field == "uscc" and target.kind != Customer.Kind.COMPANY:
+                continue  # only companies carry a USCC; the source's stays in its snapshot
             if not getattr(target, field) and getattr(source, field):
                 setattr(target, field, getattr(source, field))
         if source.notes:
@@ -610,7 +618,7 @@ def contact_create(
             action=AuditEntry.Action.CREATE,
             subject=contact,
             customer_id=customer.pk,
-            changes=diff_fields({}, _contact_snapshot(contact)),
+            changes=_filled(_contact_snapshot(contact)),
         )
     return contact
 

@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -27,6 +28,7 @@ from guanxi.customers.forms import (
 from guanxi.customers.models import (
     Address,
     Attachment,
+    Contact,
     ContactLink,
     Customer,
     RecentView,
@@ -70,6 +72,15 @@ def _apply_errors(form, exc: ValidationError) -> None:
             form.add_error(field if field in form.fields else None, errors)
     else:
         form.add_error(None, exc)
+
+
+def _redirect_back(request: HttpRequest, back: str) -> HttpResponse:
+    """Redirect to ``back`` if it is a page of this site, else to the customer list."""
+    if back and url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return redirect(back)
+    return redirect("customers:customer-index")
 
 
 # --- list -----------------------------------------------------------------------------
@@ -135,7 +146,7 @@ def customer_bulk(request: HttpRequest) -> HttpResponse:
     """Bulk actions on the selected rows; rows outside the user's reach are skipped and said."""
     user = _user(request)
     form = BulkActionForm(request.POST)
-    back = request.POST.get("back") or "customers:customer-index"
+    back = request.POST.get("back", "")
     if not form.is_valid():
         for error in (
             form.errors.get("__all__", [])
@@ -144,7 +155,7 @@ def customer_bulk(request: HttpRequest) -> HttpResponse:
             + form.errors.get("action", [])
         ):
             messages.error(request, str(error))
-        return redirect(back if back.startswith("/") else "customers:customer-index")
+        return _redirect_back(request, back)
     action = form.cleaned_data["action"]
     ids = form.selected_ids
     perm_action = {"assign": "reassign", "tag": "edit", "untag": "edit", "delete": "delete"}
@@ -181,7 +192,7 @@ def customer_bulk(request: HttpRequest) -> HttpResponse:
             _("%(count)d selected customers were skipped: you may not do that to them.")
             % {"count": skipped},
         )
-    return redirect(back if back.startswith("/") else "customers:customer-index")
+    return _redirect_back(request, back)
 
 
 @require_POST
@@ -337,8 +348,10 @@ def customer_edit(request: HttpRequest, customer_id: int) -> HttpResponse:
 
 @require_GET
 def duplicate_check(request: HttpRequest) -> HttpResponse:
-    """Live duplicate hint while typing (htmx)."""
+    """Live duplicate hint while typing (htmx), for users who create or edit customers."""
     user = _user(request)
+    if not (user.has_perm("customers.add_customer") or user.has_perm("customers.change_customer")):
+        raise PermissionDenied
     exclude = request.GET.get("exclude")
     found = services.duplicates_find(
         name=request.GET.get("name", "")[:200],
@@ -428,7 +441,11 @@ def customer_merge(request: HttpRequest, customer_id: int) -> HttpResponse:
             form.add_error("source", _("Choose another customer that you may change."))
             source = None
         elif request.method == "POST" and request.POST.get("confirm") == "1":
-            services.customer_merge(actor=user, target=target, source=source)
+            try:
+                services.customer_merge(actor=user, target=target, source=source)
+            except ValidationError as exc:
+                messages.error(request, " ".join(exc.messages))
+                return redirect("customers:customer-detail", target.pk)
             messages.success(
                 request,
                 _("“%(source)s” was merged into “%(target)s”.")
@@ -611,7 +628,10 @@ def contact_edit(request: HttpRequest, contact_id: int) -> HttpResponse:
     form = ContactForm(request.POST or None, instance=contact, with_role=False)
     if request.method == "POST" and form.is_valid():
         try:
-            services.contact_update(actor=user, contact=contact, data=form.cleaned_data)
+            # The form has already written the new values onto its instance; the service
+            # needs the stored contact to record old → new.
+            stored = Contact.objects.get(pk=contact.pk)
+            services.contact_update(actor=user, contact=stored, data=form.cleaned_data)
         except ValidationError as exc:
             _apply_errors(form, exc)
         else:

@@ -123,12 +123,6 @@ def test_rep_creates_finds_edits_customer_and_other_rep_cannot_see_it(login):
 # --- province → city selects (htmx) ----------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: the province select inherits hx-swap=outerHTML from the duplicate-check "
-    "div (.form-grid) in customers/customer_form.html, so the city <select> is replaced by "
-    "bare <option>s and disappears (fix: hx-swap=innerHTML in RegionFieldsMixin)",
-)
 def test_customer_form_province_fills_city_select(login, regions):
     page = login("rep1")
     page.goto("/customers/new/")
