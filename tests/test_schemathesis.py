@@ -19,11 +19,11 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from guanxi.customers.tests.factories import (
-    ChannelFactory,
-    ContactFactory,
-    CustomerFactory,
-    TagFactory,
+from guanxi.customers.tests.test_api import (
+    make_channel,
+    make_contact,
+    make_customer,
+    make_tag,
 )
 from guanxi.users.services import api_token_create
 from guanxi.wsgi import application
@@ -56,12 +56,12 @@ def admin_token(users, settings, keep_db_connection):
     """An administrator's token, and a little data for the operations to find."""
     settings.API_RATE_LIMIT_PER_MINUTE = 1_000_000
     cache.clear()
-    channel = ChannelFactory(name="展会")
-    tag = TagFactory(name="重点")
+    channel = make_channel(name="展会")
+    tag = make_tag(name="重点")
     for owner in ("rep1", "rep2", "rep3"):
-        customer = CustomerFactory(owner=users[owner], channel=channel)
+        customer = make_customer(owner=users[owner], channel=channel)
         customer.tags.add(tag)
-        ContactFactory(customer=customer)
+        make_contact(customer=customer)
     _token, secret = api_token_create(user=users["admin"], name="schemathesis")
     return secret
 
