@@ -76,6 +76,19 @@ def customer_can(user: AnyUser, customer: Customer, action: str) -> bool:
     return Customer.objects.filter(condition, pk=customer.pk).exists()
 
 
+def customer_permissions(user: AnyUser, customer: Customer) -> dict[str, bool]:
+    """Every action of ``ACTION_PERMS`` → may ``user`` do it on ``customer`` (a visible one).
+
+    One query at most, for pages that show or hide many buttons at once.
+    """
+    write = _scope_filter(user, "write")
+    may_write = write is not None and Customer.objects.filter(write, pk=customer.pk).exists()
+    return {
+        action: user.has_perm(perm) and (action in READ_ACTIONS or may_write)
+        for action, perm in ACTION_PERMS.items()
+    }
+
+
 def customer_access_by_id(
     user: AnyUser, customer_id: int, action: str = "view", *, include_deleted: bool = False
 ) -> Customer:

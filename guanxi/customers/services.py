@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -410,37 +410,37 @@ def duplicates_find(
 
     Looks across all customers (not just the caller's) so that two reps do not work the
     same company unknowingly; callers decide how much of an invisible match to show.
+    One query, on indexed columns.
     """
-    from django.db.models import Q
-
-    checks: list[tuple[Q, str]] = []
-    for raw in (phone, mobile):
-        norm = normalize_phone(raw)
-        if len(norm) >= 7:
-            checks.append(
-                (Q(phone_normalized=norm) | Q(mobile_normalized=norm), _("same phone number"))
-            )
-    if email:
-        checks.append((Q(email=email.strip().lower()), _("same e-mail")))
-    if uscc:
-        checks.append((Q(uscc=uscc.strip().upper()), _("same Unified Social Credit Code")))
-    if name and city:
-        checks.append((Q(name=" ".join(name.split()), city=city), _("same name in the same city")))
-    elif name:
-        checks.append((Q(name=" ".join(name.split())), _("same name")))
-    if not checks:
-        return []
+    phones = {p for p in (normalize_phone(phone), normalize_phone(mobile)) if len(p) >= 7}
+    email = email.strip().lower()
+    uscc = uscc.strip().upper()
+    name = " ".join(name.split())
     condition = Q()
-    for q, _reason in checks:
-        condition |= q
+    if phones:
+        condition |= Q(phone_normalized__in=phones) | Q(mobile_normalized__in=phones)
+    if email:
+        condition |= Q(email=email)
+    if uscc:
+        condition |= Q(uscc=uscc)
+    if name:
+        condition |= Q(name=name, city=city) if city else Q(name=name)
+    if not condition:
+        return []
     qs = Customer.objects.alive().filter(condition).select_related("owner")
     if exclude_id:
         qs = qs.exclude(pk=exclude_id)
     results: list[tuple[Customer, list[str]]] = []
     for customer in qs[:limit]:
-        reasons = [
-            reason for q, reason in checks if Customer.objects.filter(q, pk=customer.pk).exists()
-        ]
+        reasons = []
+        if phones & {customer.phone_normalized, customer.mobile_normalized}:
+            reasons.append(_("same phone number"))
+        if email and customer.email == email:
+            reasons.append(_("same e-mail"))
+        if uscc and customer.uscc == uscc:
+            reasons.append(_("same Unified Social Credit Code"))
+        if name and customer.name == name and (not city or customer.city == city):
+            reasons.append(_("same name in the same city") if city else _("same name"))
         results.append((customer, reasons))
     return results
 

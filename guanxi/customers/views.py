@@ -222,38 +222,42 @@ def customer_detail_view(request: HttpRequest, customer_id: int) -> HttpResponse
     customer = customer_detail(user=user, customer_id=customer_id)
     if customer is None:
         raise Http404("No such customer")
-    RecentView.objects.update_or_create(user=user, customer=customer)
-    timeline = timeline_for_customer(customer_id=customer.pk)[:100]
-    notes = customer.notes_set.select_related("author").prefetch_related("mentions")[:50]
+    can = access.customer_permissions(user, customer)
+    RecentView.objects.bulk_create(
+        [RecentView(user=user, customer=customer)],
+        update_conflicts=True,
+        unique_fields=["user", "customer"],
+        update_fields=["viewed_at"],
+    )
+    duplicates = _visible_duplicates(
+        user,
+        services.duplicates_find(
+            name=customer.name,
+            city=customer.city,
+            phone=customer.phone,
+            mobile=customer.mobile,
+            email=customer.email,
+            uscc=customer.uscc,
+            exclude_id=customer.pk,
+            limit=5,
+        ),
+    )
     return render(
         request,
         "customers/customer_detail.html",
         {
             "customer": customer,
-            "timeline": timeline,
-            "notes": notes,
+            "timeline": timeline_for_customer(customer_id=customer.pk)[:100],
+            "notes": customer.notes_set.select_related("author")[:50],
             "attachments": customer.attachments.select_related("uploaded_by"),
             "note_form": NoteForm(),
             "attachment_form": AttachmentForm(),
-            "can_edit": access.customer_can(user, customer, "edit"),
-            "can_delete": access.customer_can(user, customer, "delete"),
-            "can_merge": access.customer_can(user, customer, "merge"),
-            "can_note": access.customer_can(user, customer, "note"),
-            "can_attach": access.customer_can(user, customer, "attach"),
-            "duplicates": [
-                (c, reasons)
-                for c, reasons in services.duplicates_find(
-                    name=customer.name,
-                    city=customer.city,
-                    phone=customer.phone,
-                    mobile=customer.mobile,
-                    email=customer.email,
-                    uscc=customer.uscc,
-                    exclude_id=customer.pk,
-                    limit=5,
-                )
-                if access.customers_visible_to(user).filter(pk=c.pk).exists()
-            ],
+            "can_edit": can["edit"],
+            "can_delete": can["delete"],
+            "can_merge": can["merge"],
+            "can_note": can["note"],
+            "can_attach": can["attach"],
+            "duplicates": [(c, reasons) for c, reasons, visible in duplicates if visible],
         },
     )
 
@@ -270,6 +274,18 @@ def customer_timeline(request: HttpRequest, customer_id: int) -> HttpResponse:
 # --- create and edit ------------------------------------------------------------------
 
 
+def _visible_duplicates(
+    user: User, found: list[tuple[Customer, list[str]]]
+) -> list[tuple[Customer, list[str], bool]]:
+    """Mark which duplicates the user may open (the others show name and owner only)."""
+    visible = set(
+        access.customers_visible_to(user)
+        .filter(pk__in=[c.pk for c, _r in found])
+        .values_list("pk", flat=True)
+    )
+    return [(c, reasons, c.pk in visible) for c, reasons in found]
+
+
 def _duplicates_for_form(user: User, form: CustomerForm, exclude_id: int | None):
     data = form.cleaned_data
     found = services.duplicates_find(
@@ -281,12 +297,7 @@ def _duplicates_for_form(user: User, form: CustomerForm, exclude_id: int | None)
         uscc=data.get("uscc", ""),
         exclude_id=exclude_id,
     )
-    visible = set(
-        access.customers_visible_to(user)
-        .filter(pk__in=[c.pk for c, _r in found])
-        .values_list("pk", flat=True)
-    )
-    return [(c, reasons, c.pk in visible) for c, reasons in found]
+    return _visible_duplicates(user, found)
 
 
 def customer_create(request: HttpRequest) -> HttpResponse:
@@ -360,17 +371,12 @@ def duplicate_check(request: HttpRequest) -> HttpResponse:
         mobile=request.GET.get("mobile", "")[:30],
         email=request.GET.get("email", "")[:254],
         uscc=request.GET.get("uscc", "")[:18],
-        exclude_id=int(exclude) if exclude and exclude.isdigit() else None,
-    )
-    visible = set(
-        access.customers_visible_to(user)
-        .filter(pk__in=[c.pk for c, _r in found])
-        .values_list("pk", flat=True)
+        exclude_id=int(exclude) if exclude and exclude.isascii() and exclude.isdigit() else None,
     )
     return render(
         request,
         "customers/customer_form.html#duplicates",
-        {"duplicates": [(c, r, c.pk in visible) for c, r in found], "live": True},
+        {"duplicates": _visible_duplicates(user, found), "live": True},
     )
 
 

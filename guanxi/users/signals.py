@@ -11,7 +11,11 @@ def ensure_default_roles(sender, **kwargs):
     # by then every permission a default role names exists.
     from django.apps import apps
 
-    ours = [c.label for c in apps.get_app_configs() if c.name.startswith("guanxi.")]
+    ours = [
+        c.label
+        for c in apps.get_app_configs()
+        if c.name.startswith("guanxi.") and c.models_module is not None
+    ]
     if getattr(sender, "label", "") == ours[-1]:
         from guanxi.users.roles import roles_ensure_defaults
 

@@ -56,6 +56,6 @@ class ContactFactory(factory.django.DjangoModelFactory):
         return contact
 
     @factory.post_generation
-    def customer(self, create, extracted, **kwargs):
+    def customer(obj: Contact, create: bool, extracted: Customer | None, **kwargs):
         if create and extracted:
-            ContactLink.objects.create(customer=extracted, contact=self, **kwargs)
+            ContactLink.objects.create(customer=extracted, contact=obj, **kwargs)

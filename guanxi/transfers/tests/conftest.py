@@ -1,16 +1,10 @@
-from pathlib import Path
-
 import pytest
 
 
 @pytest.fixture(autouse=True)
 def _transfer_settings(settings, tmp_path):
-    """Files go to a temporary MEDIA_ROOT; pages render inside a minimal base.html so
-    these tests do not depend on the navigation other apps are still adding."""
+    """Files go to a temporary MEDIA_ROOT."""
     settings.MEDIA_ROOT = tmp_path / "media"
-    templates = [dict(t) for t in settings.TEMPLATES]
-    templates[0]["DIRS"] = [Path(__file__).parent / "templates", *templates[0]["DIRS"]]
-    settings.TEMPLATES = templates
 
 
 @pytest.fixture(autouse=True)
