@@ -4,10 +4,12 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_LINK_MODE := copy
 PORT ?= 8000
 # A Python >= 3.12: the one on PATH, else pyenv's 3.13 / 3.12.
-PYTHON ?= $(shell for p in python3.13 python3.12 python3; do \
-	  c=$$(command -v $$p 2>/dev/null) && $$c -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { echo $$c; exit 0; }; done; \
-	  ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.1[3-9]*/bin/python3 $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.12*/bin/python3 2>/dev/null | head -n1)
-UV := $(shell command -v uv 2>/dev/null || echo var/tools/bin/uv)
+# (The interpreter's real path, not a pyenv shim, so that it works from any directory.)
+PYTHON ?= $(shell for p in python3.13 python3.12 python3 \
+	  $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.13*/bin/python3 $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.12*/bin/python3; do \
+	  $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { $$p -c 'import sys; print(sys.executable)'; exit 0; }; done)
+# A working uv on PATH, else one installed into var/tools.
+UV := $(shell uv --version >/dev/null 2>&1 && command -v uv || echo var/tools/bin/uv)
 PY := .venv/bin/python
 MANAGE := $(PY) manage.py
 
