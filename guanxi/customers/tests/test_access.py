@@ -53,11 +53,21 @@ def test_visible_and_editable_rows_follow_the_role_scope(users, book, role):
 @pytest.mark.parametrize(
     ("role", "action", "allowed"),
     [
-        ("rep1", "reassign", False), ("manager", "reassign", True), ("admin", "reassign", True),
-        ("rep1", "delete", False), ("manager", "delete", True), ("exec1", "delete", False),
-        ("rep1", "export", False), ("manager", "export", True), ("exec1", "export", True),
-        ("marketer1", "export", True), ("agent1", "export", False), ("agent1", "note", True),
-        ("exec1", "edit", False), ("rep1", "edit", True), ("admin", "purge", True),
+        ("rep1", "reassign", False),
+        ("manager", "reassign", True),
+        ("admin", "reassign", True),
+        ("rep1", "delete", False),
+        ("manager", "delete", True),
+        ("exec1", "delete", False),
+        ("rep1", "export", False),
+        ("manager", "export", True),
+        ("exec1", "export", True),
+        ("marketer1", "export", True),
+        ("agent1", "export", False),
+        ("agent1", "note", True),
+        ("exec1", "edit", False),
+        ("rep1", "edit", True),
+        ("admin", "purge", True),
         ("manager", "purge", False),
     ],
 )
@@ -78,5 +88,8 @@ def test_deleted_customers_are_hidden_unless_asked_for(users, book):
 
     customer_delete(actor=users["admin"], customer=book["rep1"])
     assert not access.customers_visible_to(users["rep1"]).filter(pk=book["rep1"].pk).exists()
-    assert access.customers_visible_to(users["admin"], include_deleted=True).filter(
-        pk=book["rep1"].pk).exists()
+    assert (
+        access.customers_visible_to(users["admin"], include_deleted=True)
+        .filter(pk=book["rep1"].pk)
+        .exists()
+    )
