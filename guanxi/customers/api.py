@@ -390,17 +390,18 @@ def customer_restore(request: HttpRequest, customer_id: CustomerId) -> CustomerO
 def customer_reassign(
     request: HttpRequest, customer_id: CustomerId, payload: ReassignIn
 ) -> CustomerOut:
-    """The new owner's team becomes the customer's team; the change is logged as an owner
-    change and the new owner is notified."""
+    """The new owner's team becomes the customer's team; the change and ``reason`` are
+    logged on the timeline and the new owner is notified."""
     user = _actor(request)
     customer = access.customer_access_by_id(user, customer_id, "reassign")
     new_owner = _owner(payload.owner_id)
-    # customer_update rather than customers_reassign: the latter locks rows with
-    # select_for_update() across a nullable join, which PostgreSQL refuses.
-    if customer.owner_id != new_owner.pk:
-        services.customer_update(
-            actor=user, customer=customer, data={"owner": new_owner, "team": new_owner.team}
-        )
+    services.customers_reassign(
+        actor=user,
+        customers=access.customers_actionable_by(user, "reassign").filter(pk=customer.pk),
+        new_owner=new_owner,
+        reason=payload.reason,
+    )
+    customer.refresh_from_db()
     return _customer_out(user, customer)
 
 

@@ -429,6 +429,7 @@ class ReassignIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
     owner_id: Id = Field(description="The new owner; must be an active user.")
+    reason: Str500 = Field("", description="Why; shown on the customer's timeline.")
 
 
 class TimelineEntryOut(Schema):

@@ -321,12 +321,15 @@ def test_delete_then_restore(users):
 def test_reassign_gives_the_customer_and_team_to_the_new_owner(users):
     api = Api(users["manager"])
     customer = make_customer(owner=users["rep1"])
-    response = api.post(f"/customers/{customer.pk}/reassign", {"owner_id": users["rep2"].pk})
+    response = api.post(
+        f"/customers/{customer.pk}/reassign", {"owner_id": users["rep2"].pk, "reason": "调岗"}
+    )
     assert response.status_code == 200
     assert response.json()["owner"]["id"] == users["rep2"].pk
     customer.refresh_from_db()
     assert (customer.owner_id, customer.team_id) == (users["rep2"].pk, users["rep2"].team_id)
-    assert AuditEntry.objects.filter(customer_id=customer.pk, action="owner").exists()
+    entry = AuditEntry.objects.get(customer_id=customer.pk, action="owner")
+    assert entry.message == "调岗"
 
 
 def test_timeline_is_paginated_newest_first(users, rep_api):
