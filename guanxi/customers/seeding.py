@@ -24,6 +24,7 @@ from datetime import date, datetime, timedelta
 from functools import lru_cache
 from importlib import import_module
 from itertools import chain
+from typing import Any, TypedDict
 
 from django.db import connection, models, transaction
 from django.utils import timezone
@@ -341,10 +342,14 @@ def _keep(chars: str) -> list[str]:
 
 try:  # pypinyin's own segmenter and converter, as used by lazy_pinyin()
     from pypinyin import Style
-    from pypinyin.core import _default_pinyin as _PINYIN
+    from pypinyin.core import (  # type: ignore[attr-defined]  # _default_pinyin: not in stubs
+        Pinyin,
+        _default_pinyin,
+    )
 
-    _PINYIN.seg  # noqa: B018
-    _PINYIN._converter.convert  # noqa: B018
+    _default_pinyin.seg  # noqa: B018
+    _default_pinyin._converter.convert  # noqa: B018
+    _PINYIN: Pinyin | None = _default_pinyin
 except (ImportError, AttributeError):  # pragma: no cover - other pypinyin versions
     _PINYIN = None
 
@@ -353,7 +358,15 @@ except (ImportError, AttributeError):  # pragma: no cover - other pypinyin versi
 def _word_keys(word: str) -> tuple[str, str]:
     full: list[str] = []
     initials: list[str] = []
-    pys = _PINYIN._converter.convert(word, Style.NORMAL, False, _keep, strict=True)
+    assert _PINYIN is not None  # only called by fast_pinyin_keys(), which checks
+    # The stubs type ``errors`` as returning str; pypinyin also accepts a list (as lazy_pinyin).
+    pys = _PINYIN._converter.convert(
+        word,
+        Style.NORMAL,
+        False,
+        _keep,  # type: ignore[arg-type]
+        strict=True,
+    )
     for part in chain(*pys):
         part = part.strip().lower()
         if not part or not part.isalnum():
@@ -427,6 +440,38 @@ class Owner:
     team_id: int | None
     weight: int = 1
     label: str = ""
+
+
+class CustomerRow(TypedDict, total=False):
+    """The field values (attnames) :meth:`Generator.customer` returns."""
+
+    kind: str
+    industry: str
+    uscc: str
+    website: str
+    phone: str
+    mobile: str
+    email: str
+    gender: str
+    birthday: date | None
+    lunar_birthday: str
+    notes: str
+    remarks: dict[str, Any]
+    name: str
+    name_pinyin: str
+    name_initials: str
+    search_text: str
+    mobile_normalized: str
+    phone_normalized: str
+    province: str
+    city: str
+    tier: str
+    status: str
+    owner_id: int | None
+    team_id: int | None
+    channel_id: int | None
+    created_at: datetime
+    updated_at: datetime
 
 
 class Generator:
@@ -518,13 +563,13 @@ class Generator:
         kind: str | None = None,
         name: str | None = None,
         city: City | None = None,
-    ) -> dict:
+    ) -> CustomerRow:
         """Field values of one customer (attnames), derived columns included."""
         rng = self.rng
         city = city or self.city()
         kind = kind or (Customer.Kind.COMPANY if rng.random() < 0.75 else Customer.Kind.PERSON)
         created, updated = self.moment()
-        row = {
+        row: CustomerRow = {
             "kind": str(kind),
             "industry": "",
             "uscc": "",
@@ -575,21 +620,25 @@ class Generator:
         ]
         full, initials, text = search_columns(name, values)
         row.update(
-            name=name,
-            name_pinyin=full,
-            name_initials=initials,
-            search_text=text,
-            mobile_normalized=mobile_normalized,
-            phone_normalized=phone_normalized,
-            province=city.province,
-            city=city.name,
-            tier=str(self._pick(self._tiers, self._tier_cum)),
-            status=str(self._pick(self._statuses, self._status_cum)),
-            owner_id=owner.user_id,
-            team_id=owner.team_id,
-            channel_id=rng.choice(channel_ids) if channel_ids and rng.random() < 0.8 else None,
-            created_at=created,
-            updated_at=updated,
+            {
+                "name": name,
+                "name_pinyin": full,
+                "name_initials": initials,
+                "search_text": text,
+                "mobile_normalized": mobile_normalized,
+                "phone_normalized": phone_normalized,
+                "province": city.province,
+                "city": city.name,
+                "tier": str(self._pick(self._tiers, self._tier_cum)),
+                "status": str(self._pick(self._statuses, self._status_cum)),
+                "owner_id": owner.user_id,
+                "team_id": owner.team_id,
+                "channel_id": rng.choice(channel_ids)
+                if channel_ids and rng.random() < 0.8
+                else None,
+                "created_at": created,
+                "updated_at": updated,
+            }
         )
         return row
 
@@ -665,10 +714,13 @@ class SeedResult:
 @contextmanager
 def explicit_timestamps(*model_classes: type[models.Model]) -> Iterator[None]:
     """Let bulk_create keep the given created_at / updated_at (auto_now fields)."""
-    saved = []
+    # DateTimeField is a DateField; TimeField is the other field with auto_now(_add).
+    saved: list[tuple[models.DateField | models.TimeField, bool, bool]] = []
     for model in model_classes:
         for f in model._meta.concrete_fields:
-            if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+            if isinstance(f, models.DateField | models.TimeField) and (
+                f.auto_now or f.auto_now_add
+            ):
                 saved.append((f, f.auto_now, f.auto_now_add))
                 f.auto_now = f.auto_now_add = False
     try:
@@ -769,7 +821,7 @@ class _RawWriter(_Writer):
             columns, converters = [], []
             for f in model._meta.concrete_fields:
                 columns.append(f.attname)
-                conv = None
+                conv: Callable[[Any], Any] | None = None
                 if isinstance(f, models.JSONField):
                     conv = _json
                 elif self.vendor == "sqlite" and isinstance(f, models.DateTimeField):

@@ -6,6 +6,7 @@ them again) and deterministic (fixed random seed). The customers are generated b
 """
 
 from datetime import timedelta
+from typing import NotRequired, TypedDict
 
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
@@ -53,8 +54,20 @@ USERS = [
     ("marketer1", "陈静", roles.MARKETER, "市场部", False),
     ("exec1", "赵总", roles.EXECUTIVE, None, False),
 ]
+
+
+class ShowcaseCustomer(TypedDict):
+    name: str
+    kind: str
+    city: str  # a key of CITY_BY_NAME
+    owner: str | None  # a username of USERS; None: unowned
+    status: str
+    tier: NotRequired[str]
+    industry: NotRequired[str]
+
+
 # Customers that demo the search: "hzwh" / "万华" / "zs" / "zhangsan" / "cqca" …
-SHOWCASE = [
+SHOWCASE: list[ShowcaseCustomer] = [
     {
         "name": "杭州万华化工有限公司",
         "kind": "company",
@@ -235,7 +248,9 @@ class Command(BaseCommand):
         authors = [users["rep1"], users["rep2"], users["manager"]]
         showcase = list(Customer.objects.filter(name__in=[s["name"] for s in SHOWCASE]))
         for i, customer in enumerate(sorted(showcase, key=lambda c: c.pk)):
-            author = users.get(owner_name(customer, users)) or authors[i % len(authors)]
+            username = owner_name(customer, users)
+            owner = users.get(username) if username is not None else None
+            author = owner or authors[i % len(authors)]
             note_create(actor=author, customer=customer, body=NOTE_SNIPPETS[i % len(NOTE_SNIPPETS)])
         # Move the notes back a little, so the timeline reads naturally.
         from guanxi.customers.models import Note
@@ -251,7 +266,8 @@ class Command(BaseCommand):
             ).values_list("customer_id", flat=True)
         )
         for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
+            # An ``__in`` lookup ignores None, so leaving the missing ones out changes nothing.
+            chunk = [pk for pk in ids[start : start + 500] if pk is not None]
             contact_ids = list(
                 Contact.objects.filter(links__customer_id__in=chunk).values_list("pk", flat=True)
             )

@@ -27,10 +27,10 @@ def sales_owners(usernames: list[str] | None = None) -> list[Owner]:
             raise CommandError(f"No active user named {', '.join(sorted(missing))}.")
         return [Owner(u.pk, u.team_id, 1, u.username) for u in users]
     rep_ids = set(Group.objects.filter(name=roles.SALES_REP).values_list("user", flat=True))
-    users = User.objects.filter(is_active=True, groups__name__in=SALES_ROLES).distinct()
+    sales_users = User.objects.filter(is_active=True, groups__name__in=SALES_ROLES).distinct()
     return [
         Owner(u.pk, u.team_id, 4 if u.pk in rep_ids else 1, u.username)
-        for u in users.order_by("pk")
+        for u in sales_users.order_by("pk")
     ]
 
 
