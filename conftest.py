@@ -35,3 +35,13 @@ def users(teams):
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Row ids repeat between tests, so cached scopes and permissions must not."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

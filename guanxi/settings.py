@@ -134,6 +134,7 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
 
 # --- Auth ---------------------------------------------------------------------------------
+AUTHENTICATION_BACKENDS = ["guanxi.users.access.CachedModelBackend"]
 LOGIN_URL = "users:login"
 LOGIN_REDIRECT_URL = "core:home"
 LOGOUT_REDIRECT_URL = "users:login"

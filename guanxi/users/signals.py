@@ -1,5 +1,6 @@
+from django.contrib.auth.models import Group
 from django.contrib.auth.signals import user_logged_in, user_login_failed
-from django.db.models.signals import post_migrate
+from django.db.models.signals import m2m_changed, post_delete, post_migrate, post_save
 from django.dispatch import receiver
 
 from guanxi.users import services
@@ -32,3 +33,32 @@ def count_failed_login(sender, credentials, request=None, **kwargs):
 @receiver(user_logged_in)
 def reset_failed_logins(sender, request, user, **kwargs):
     services.login_success_record(user=user)
+
+
+def _access_changed(sender, **kwargs):
+    from guanxi.users.access import access_changed
+
+    access_changed()
+
+
+# Anything that changes what a user may reach invalidates the cached scopes and perms.
+for _model in ("users.RoleScope", "users.Team", Group):
+    post_save.connect(_access_changed, sender=_model, dispatch_uid=f"access-save-{_model}")
+    post_delete.connect(_access_changed, sender=_model, dispatch_uid=f"access-del-{_model}")
+for _through in (Group.permissions.through,):
+    m2m_changed.connect(_access_changed, sender=_through, dispatch_uid="access-group-perms")
+
+
+@receiver(post_save, sender="users.User")
+def _user_saved(sender, instance, update_fields=None, **kwargs):
+    # Logins only touch last_login; team, status and superuser changes matter.
+    if update_fields is None or {"team", "is_active", "is_superuser"} & set(update_fields):
+        _access_changed(sender)
+
+
+@receiver(m2m_changed)
+def _user_roles_changed(sender, **kwargs):
+    from guanxi.users.models import User
+
+    if sender in (User.groups.through, User.user_permissions.through):
+        _access_changed(sender)
