@@ -3,7 +3,7 @@
 import base64
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db.models import Q, QuerySet
@@ -40,7 +40,11 @@ def _decode(cursor: str, sort_fields: list[str]) -> list[Any]:
         if name.endswith("_at"):
             try:
                 parsed = parse_datetime(value) if isinstance(value, str) else None
-            except ValueError:
+                if parsed is not None:
+                    if parsed.tzinfo is None:
+                        raise ValueError("naive time")
+                    parsed = parsed.astimezone(UTC)
+            except (ValueError, OverflowError):
                 parsed = None
             if parsed is None:
                 raise InvalidCursor("malformed cursor")

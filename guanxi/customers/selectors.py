@@ -134,7 +134,7 @@ def contact_list(
         Prefetch(
             "links",
             queryset=ContactLink.objects.select_related("customer").filter(
-                customer__deleted_at__isnull=True
+                customer__in=customers_visible_to(user)
             ),
         )
     )

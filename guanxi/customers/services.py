@@ -368,6 +368,8 @@ def customer_merge(*, actor: User, target: Customer, source: Customer) -> Custom
         customer_prepare(target)
         target.save()
         existing = set(target.contact_links.values_list("contact_id", flat=True))
+        if target.contact_links.filter(is_primary=True).exists():
+            ContactLink.objects.filter(customer=source).update(is_primary=False)
         ContactLink.objects.filter(customer=source).exclude(contact_id__in=existing).update(
             customer=target
         )
@@ -447,7 +449,7 @@ def duplicates_find(
 
 # --- notes and attachments ------------------------------------------------------------
 
-MENTION_RE = re.compile(r"@([\w.@+-]+)")
+MENTION_RE = re.compile(r"@([\w.@+-]*[\w@+-])")  # a trailing full stop ends the sentence
 
 
 def note_create(*, actor: User, customer: Customer, body: str) -> Note:

@@ -18,6 +18,15 @@ TOKEN_PREFIX = "gx_"
 def team_save(*, team: Team) -> Team:
     """Save a team and keep ``path`` of it and every team below it consistent."""
     with transaction.atomic():
+        if team.pk:
+            # The stored path, not the one in memory: an ancestor may have moved since.
+            team.path = (
+                Team.objects.select_for_update()
+                .filter(pk=team.pk)
+                .values_list("path", flat=True)
+                .first()
+                or ""
+            )
         if team.parent_id:
             parent = Team.objects.get(pk=team.parent_id)
             if team.pk and parent.path.startswith(team.path or "\0"):

@@ -47,10 +47,14 @@ def profile(request: HttpRequest) -> HttpResponse:
     token_form = ApiTokenForm(prefix="token")
     if request.method == "POST" and form.is_valid():
         form.save()
+        response = redirect("users:profile")
         if user.language:
             request.session["guanxi_language"] = user.language
+        else:  # back to the browser's language
+            request.session.pop("guanxi_language", None)
+            response.delete_cookie(LANGUAGE_COOKIE)
         messages.success(request, _("Your profile was saved."))
-        return redirect("users:profile")
+        return response
     return render(
         request,
         "users/profile.html",

@@ -128,11 +128,6 @@ def test_merge_into_itself_is_refused(users, pair):
     assert pair["target"].deleted_at is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: customer_merge moves the source's primary contact link as is; the target "
-    "then has two primary contacts",
-)
 def test_merge_keeps_one_primary_contact(users):
     target = CustomerFactory(owner=users["rep1"])
     source = CustomerFactory(owner=users["rep1"])
@@ -309,11 +304,6 @@ def test_inactive_users_are_not_notified(users, django_capture_on_commit_callbac
     assert not Notification.objects.exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: MENTION_RE takes the sentence's full stop as part of the username "
-    "('@manager.' looks up user 'manager.'), so the mention is lost",
-)
 def test_a_mention_at_the_end_of_a_sentence_notifies(users, django_capture_on_commit_callbacks):
     c = CustomerFactory(owner=users["rep1"])
     with django_capture_on_commit_callbacks(execute=True):

@@ -675,11 +675,6 @@ def test_uscc_check_character_is_used_for_the_form_as_well(client, users):
     assert Customer.objects.get().uscc == code
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: the form's uscc field keeps the model's max_length=18, so a code pasted "
-    "with spaces (which normalize_uscc would strip) is refused before clean_uscc runs",
-)
 def test_a_uscc_pasted_with_spaces_is_accepted(client, users):
     response = _as(client, users["rep1"]).post(
         reverse("customers:customer-create"), _form_data(uscc="9135 0100 M000 100Y 43")

@@ -388,11 +388,6 @@ def test_handover_to_oneself_is_refused_on_the_form(client, users):
     assert Customer.objects.get().owner == users["rep1"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: clearing the profile language ('follow the browser') leaves the old "
-    "guanxi_language in the session, which UserLanguageMiddleware still prefers",
-)
 def test_clearing_the_profile_language_follows_the_browser_again(client, users):
     client.force_login(users["rep1"])
     client.post("/language/", {"language": "zh-hans", "next": "/"})

@@ -107,11 +107,6 @@ def test_similar_ids_are_not_mistaken_for_ancestors(db):
     assert set(b.subtree_ids()) == {b.pk}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: team_save trusts the in-memory team.path; a Team loaded before an "
-    "ancestor moved rewrites its sub-teams from the stale prefix, leaving them behind",
-)
 def test_moving_a_team_loaded_before_its_parent_moved_keeps_the_tree_consistent(tree):
     # given 上海组 loaded, then 华东 moved under 华北 (by someone else)
     stale_shanghai = Team.objects.get(pk=tree["shanghai"].pk)
