@@ -8,6 +8,8 @@ query of three or more characters is a substring of ``search_text``; a two-chara
 trigram index: ``pg_trgm`` GIN on PostgreSQL, an FTS5 ``trigram`` table on SQLite.
 """
 
+from collections.abc import Sequence
+
 from django.db import connection
 from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 
@@ -22,14 +24,34 @@ def _windows(text: str) -> list[str]:
     return [text[i : i + 2] for i in range(len(text) - 1)]
 
 
+def _has_cjk(text: str) -> bool:
+    return any("\u3400" <= ch <= "\u9fff" for ch in text)
+
+
+def compose_search_text(*, name: str, full: str, initials: str, values: Sequence[str]) -> str:
+    """The ``search_text`` of a record whose name has pinyin ``full`` / ``initials``.
+
+    Two-character tokens come from the name, its initials and any Chinese value (city,
+    province), so that ``万华``, ``zs`` and ``上海`` are found too.
+    """
+    compact_name = "".join(name.lower().split())
+    parts = [compact_name, full, initials, *[v.lower() for v in values if v]]
+    windows = _windows(compact_name) + _windows(initials)
+    for value in values:
+        if value and _has_cjk(value):
+            windows += _windows("".join(value.split()))
+    tokens = dict.fromkeys(windows)
+    return " " + " ".join(parts) + " | " + " ".join(f" {t} " for t in tokens) + " "
+
+
 def build_search_text(*, name: str, values: list[str]) -> tuple[str, str, str]:
     """Return (pinyin, initials, search_text) for a record with ``name`` and other ``values``."""
     full, initials = pinyin_keys(name)
-    compact_name = "".join(name.lower().split())
-    parts = [compact_name, full, initials, *[v.lower() for v in values if v]]
-    tokens = dict.fromkeys(_windows(compact_name) + _windows(initials))
-    text = " " + " ".join(parts) + " | " + " ".join(f" {t} " for t in tokens) + " "
-    return full, initials, text
+    return (
+        full,
+        initials,
+        compose_search_text(name=name, full=full, initials=initials, values=values),
+    )
 
 
 def normalize_query(q: str) -> str:

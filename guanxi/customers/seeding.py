@@ -33,7 +33,7 @@ from guanxi.activities.models import AuditEntry
 from guanxi.core.pinyin import pinyin_keys
 from guanxi.core.validators import normalize_phone, uscc_check_character
 from guanxi.customers.models import Address, Contact, ContactLink, Customer
-from guanxi.customers.search import FTS_TABLE, build_search_text
+from guanxi.customers.search import FTS_TABLE, build_search_text, compose_search_text
 
 # --- reference data ------------------------------------------------------------------
 
@@ -391,18 +391,14 @@ def fast_pinyin_keys(text: str) -> tuple[str, str]:
     return "".join(full), "".join(initials)
 
 
-def _windows(text: str) -> list[str]:
-    return [text[i : i + 2] for i in range(len(text) - 1)]
-
-
 def search_columns(name: str, values: Sequence[str]) -> tuple[str, str, str]:
     """(name_pinyin, name_initials, search_text), as ``build_search_text`` returns them."""
     full, initials = fast_pinyin_keys(name)
-    compact_name = "".join(name.lower().split())
-    parts = [compact_name, full, initials, *[v.lower() for v in values if v]]
-    tokens = dict.fromkeys(_windows(compact_name) + _windows(initials))
-    text = " " + " ".join(parts) + " | " + " ".join(f" {t} " for t in tokens) + " "
-    return full, initials, text
+    return (
+        full,
+        initials,
+        compose_search_text(name=name, full=full, initials=initials, values=values),
+    )
 
 
 class DerivedColumnMismatch(AssertionError):

@@ -7,7 +7,7 @@ from django.db.models import Prefetch, QuerySet
 
 from guanxi.core.pagination import Page, keyset_page
 from guanxi.customers.access import contacts_visible_to, customers_visible_to
-from guanxi.customers.models import Contact, ContactLink, Customer
+from guanxi.customers.models import Channel, Contact, ContactLink, Customer, Tag
 from guanxi.customers.search import contact_search_filter, normalize_query, search_ranked
 from guanxi.customers.search import search_filter as customer_search_filter
 from guanxi.users.access import AnyUser
@@ -148,3 +148,23 @@ def contact_links_visible(*, user: AnyUser, contact: Contact) -> list[ContactLin
         .select_related("customer")
         .order_by("-is_primary", "customer__name")
     )
+
+
+def tag_list() -> QuerySet[Tag]:
+    """Every tag, by name (tags are shared by the whole company)."""
+    return Tag.objects.order_by("name")
+
+
+def tags_by_ids(*, tag_ids: set[int]) -> list[Tag]:
+    """The tags with these ids (missing ids are simply absent)."""
+    return list(Tag.objects.filter(pk__in=tag_ids))
+
+
+def channel_list() -> QuerySet[Channel]:
+    """Every source channel, by name."""
+    return Channel.objects.order_by("name")
+
+
+def channel_get(*, channel_id: int) -> Channel | None:
+    """The source channel with this id, or None."""
+    return Channel.objects.filter(pk=channel_id).first()

@@ -210,3 +210,11 @@ def test_contacts_are_found_by_pinyin_initials_and_mobile(users, book):
 def test_deleted_customers_are_not_found(users, book):
     Customer.objects.filter(pk=book["zhangsan"].pk).update(deleted_at="2025-01-01T00:00:00Z")
     assert _found(users["rep1"], "zhangsan") == []
+
+
+def test_a_two_character_city_finds_the_customers_located_there(users, book):
+    # given 张三, whose name does not contain the city, lives in 上海市
+    # when rep1 searches the two-character city name
+    # then 张三 is found, as with the full city name
+    assert "张三" in _found(users["rep1"], "上海市")
+    assert "张三" in _found(users["rep1"], "上海")
