@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from guanxi.activities.models import AuditEntry, Notification
 from guanxi.activities.services import audit_record, diff_fields, notification_send
 from guanxi.core.validators import normalize_cn_mobile, normalize_phone, normalize_uscc
+from guanxi.customers.access import customers_visible_to
 from guanxi.customers.models import (
     Address,
     Attachment,
@@ -458,7 +459,12 @@ def note_create(*, actor: User, customer: Customer, body: str) -> Note:
     if not body:
         raise ValidationError({"body": _("Write something first.")})
     usernames = set(MENTION_RE.findall(body))
-    mentioned = list(User.objects.filter(username__in=usernames, is_active=True))
+    # Only colleagues who may see the customer are notified: the notification names it.
+    mentioned = [
+        user
+        for user in User.objects.filter(username__in=usernames, is_active=True)
+        if customers_visible_to(user).filter(pk=customer.pk).exists()
+    ]
     with transaction.atomic():
         note = Note.objects.create(customer=customer, author=actor, body=body)
         note.mentions.set(mentioned)

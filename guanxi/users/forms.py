@@ -41,6 +41,16 @@ class HandoverForm(forms.Form):
     from_user = forms.ModelChoiceField(
         label=_("Departing user"),
         queryset=User.objects.order_by("username"),
+        # Choosing the user shows how many customers would move (htmx, before posting).
+        widget=forms.Select(
+            attrs={
+                "hx-get": "",
+                "hx-trigger": "change",
+                "hx-target": "#owned-count",
+                "hx-select": "#owned-count",
+                "hx-swap": "outerHTML",
+            }
+        ),
     )
     to_users = forms.ModelMultipleChoiceField(
         label=_("Hand over to"),

@@ -101,7 +101,8 @@ def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
 @permission_required("users.manage_users", raise_exception=True)
 def handover(request: HttpRequest) -> HttpResponse:
     """Move everything a departing user owns to one or several colleagues in one step."""
-    form = HandoverForm(request.POST or None)
+    # GET ?from_user=… previews how many customers would move before anything is posted.
+    form = HandoverForm(request.POST or None, initial={"from_user": request.GET.get("from_user")})
     counts = None
     if request.method == "POST" and form.is_valid():
         actor = request.user
@@ -116,7 +117,7 @@ def handover(request: HttpRequest) -> HttpResponse:
         messages.success(request, _("%(count)d customers were handed over.") % {"count": total})
         return redirect("users:handover")
     from_user = form["from_user"].value()
-    if from_user:
+    if from_user and str(from_user).isascii() and str(from_user).isdigit():
         counts = Customer.objects.alive().filter(owner_id=from_user).count()
     return render(request, "users/handover.html", {"form": form, "owned_count": counts})
 

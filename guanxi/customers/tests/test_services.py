@@ -473,3 +473,16 @@ def test_customer_create_and_update_validate_through_the_service(users):
     assert customer.name == "王 先生"
     assert customer.owner == rep
     assert customer.team == rep.team
+
+
+def test_a_mention_does_not_notify_a_colleague_who_cannot_see_the_customer(
+    users, django_capture_on_commit_callbacks
+):
+    # given a customer of rep1, which rep2 (another sub-team) may not see
+    customer = CustomerFactory(owner=users["rep1"])
+    # when rep1 mentions both rep2 and the manager
+    with django_capture_on_commit_callbacks(execute=True):
+        services.note_create(actor=users["rep1"], customer=customer, body="@rep2 @manager 请跟进")
+    # then only the manager, who can see it, is told (the notice names the customer)
+    assert users["manager"].notifications.filter(kind="mention").count() == 1
+    assert not users["rep2"].notifications.exists()
