@@ -226,7 +226,9 @@ class CustomerFilterForm(forms.Form):
 
     q = forms.CharField(label=_("Search"), required=False, max_length=100)
     owner = forms.CharField(label=_("Owner"), required=False)
-    team = forms.ModelChoiceField(label=_("Team"), queryset=Team.objects.all(), required=False)
+    team = forms.ModelChoiceField(
+        label=_("Team"), queryset=Team.objects.all(), required=False, empty_label=_("All")
+    )
     kind = forms.ChoiceField(
         label=_("Type"), required=False, choices=[("", _("All")), *Customer.Kind.choices]
     )
@@ -240,9 +242,14 @@ class CustomerFilterForm(forms.Form):
         label=_("Industry"), required=False, choices=[("", _("All")), *Industry.choices]
     )
     channel = forms.ModelChoiceField(
-        label=_("Source channel"), queryset=Channel.objects.all(), required=False
+        label=_("Source channel"),
+        queryset=Channel.objects.all(),
+        required=False,
+        empty_label=_("All"),
     )
-    tag = forms.ModelChoiceField(label=_("Tag"), queryset=Tag.objects.all(), required=False)
+    tag = forms.ModelChoiceField(
+        label=_("Tag"), queryset=Tag.objects.all(), required=False, empty_label=_("All")
+    )
     province = forms.CharField(label=_("Province"), required=False, max_length=32)
     city = forms.CharField(label=_("City"), required=False, max_length=32)
     sort = forms.ChoiceField(
@@ -301,9 +308,14 @@ class BulkActionForm(forms.Form):
     action = forms.ChoiceField(label=_("Action"), choices=ACTIONS)
     ids = forms.CharField(widget=forms.MultipleHiddenInput, required=False)
     owner = forms.ModelChoiceField(
-        label=_("New owner"), required=False, queryset=User.objects.filter(is_active=True)
+        label=_("New owner"),
+        required=False,
+        queryset=User.objects.filter(is_active=True),
+        empty_label="—",
     )
-    tag = forms.ModelChoiceField(label=_("Tag"), required=False, queryset=Tag.objects.all())
+    tag = forms.ModelChoiceField(
+        label=_("Tag"), required=False, queryset=Tag.objects.all(), empty_label="—"
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
