@@ -131,7 +131,13 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    "expire-transfer-files": {
+        "task": "guanxi.transfers.tasks.transfer_files_expire_task",
+        "schedule": 24 * 3600.0,
+    },
+}
+TRANSFER_FILES_KEEP_DAYS = int(os.environ.get("TRANSFER_FILES_KEEP_DAYS", "30"))
 
 # --- Auth ---------------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = ["guanxi.users.access.CachedModelBackend"]

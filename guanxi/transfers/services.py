@@ -13,7 +13,7 @@ import logging
 import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import IO, Any, cast
 
@@ -1287,3 +1287,24 @@ def export_job_run(*, job_id: int) -> ExportJob:
         )
     job.refresh_from_db()
     return job
+
+
+def transfer_files_expire(*, older_than_days: int) -> int:
+    """Delete the stored files of finished import and export jobs older than the limit.
+
+    The jobs themselves (counts, reported rows, who and when) are kept; their pages then
+    say the file has expired. Returns how many files were deleted.
+    """
+    cutoff = timezone.now() - timedelta(days=older_than_days)
+    deleted = 0
+    for model, fields in ((ImportJob, ("file", "error_file")), (ExportJob, ("file",))):
+        for job in (
+            model.objects.filter(finished_at__lt=cutoff).exclude(**{f"{fields[0]}": ""}).iterator()
+        ):
+            for name in fields:
+                stored = getattr(job, name)
+                if stored:
+                    stored.delete(save=False)
+                    deleted += 1
+            model.objects.filter(pk=job.pk).update(**dict.fromkeys(fields, ""))
+    return deleted

@@ -14,3 +14,11 @@ def import_job_run_task(job_id: int) -> None:
 @shared_task(acks_late=True, ignore_result=True)
 def export_job_run_task(job_id: int) -> None:
     services.export_job_run(job_id=job_id)
+
+
+@shared_task(ignore_result=True)
+def transfer_files_expire_task() -> int:
+    """Nightly: remove import/export files older than TRANSFER_FILES_KEEP_DAYS."""
+    from django.conf import settings
+
+    return services.transfer_files_expire(older_than_days=settings.TRANSFER_FILES_KEEP_DAYS)

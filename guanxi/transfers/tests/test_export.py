@@ -56,11 +56,11 @@ def test_rep2_export_never_contains_rep1_customers(client, users, book):
 
 
 def test_export_is_exactly_the_filtered_list_and_is_audited(client, users, book):
-    # given the executive filters key customers searching "杭州"
+    # given the executive filters key customers searching "万华"
     client.force_login(users["exec1"])
     response = client.get(
         reverse("transfers:export"),
-        {"records": "customers", "format": "csv", "tier": "key", "q": "杭州"},
+        {"records": "customers", "format": "csv", "tier": "key", "q": "万华"},
     )
     # then the file holds exactly that list
     assert csv_names(download(response)) == {"杭州万华化工"}
@@ -164,3 +164,33 @@ def test_customer_export_reimports_as_duplicates(users, book):
     imported = services.import_job_run(job_id=imported.pk)
     # then every row is recognised as an existing customer
     assert (imported.created, imported.skipped, imported.failed) == (0, 4, 0)
+
+
+def test_old_export_files_expire_but_the_job_record_stays(
+    client, users, book, monkeypatch, django_capture_on_commit_callbacks
+):
+    # given a finished background export, forty days old
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    monkeypatch.setattr(services, "EXPORT_INLINE_MAX", 2)
+    client.force_login(users["exec1"])
+    with django_capture_on_commit_callbacks(execute=True):
+        client.get(reverse("transfers:export"), {"records": "customers"})
+    job = ExportJob.objects.get()
+    assert job.file
+    path = job.file.path
+    ExportJob.objects.filter(pk=job.pk).update(finished_at=timezone.now() - timedelta(days=40))
+    # when files older than thirty days expire
+    deleted = services.transfer_files_expire(older_than_days=30)
+    # then the file is gone, the job is kept, and downloading it is a 404
+    job.refresh_from_db()
+    assert deleted == 1
+    assert not job.file
+    import os
+
+    assert not os.path.exists(path)
+    assert client.get(reverse("transfers:export-download", args=[job.pk])).status_code == 404
+    # and a recent job is left alone
+    assert services.transfer_files_expire(older_than_days=30) == 0
