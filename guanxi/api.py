@@ -16,6 +16,7 @@ from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
@@ -162,7 +163,7 @@ def _on_invalid_cursor(request: HttpRequest, exc: InvalidCursor) -> HttpResponse
             (
                 "cursor",
                 "query",
-                "This cursor is not valid; start again without one.",
+                _("This cursor is not valid; start again without one."),
                 "invalid_cursor",
             )
         ]
@@ -172,12 +173,12 @@ def _on_invalid_cursor(request: HttpRequest, exc: InvalidCursor) -> HttpResponse
 
 @api.exception_handler(Http404)
 def _on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
-    return api.create_response(request, {"detail": str(exc) or "Not found."}, status=404)
+    return api.create_response(request, {"detail": str(exc) or _("Not found.")}, status=404)
 
 
 @api.exception_handler(PermissionDenied)
 def _on_forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
-    message = str(exc) or "You do not have permission to do this."
+    message = str(exc) or _("You do not have permission to do this.")
     return api.create_response(request, {"detail": message}, status=403)
 
 
@@ -185,7 +186,11 @@ def _on_forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
 def _on_unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
     response = api.create_response(
         request,
-        {"detail": "Authentication required: send a valid API token as 'Authorization: Bearer …'."},
+        {
+            "detail": _(
+                "Authentication required: send a valid API token as 'Authorization: Bearer …'."
+            )
+        },
         status=401,
     )
     response["WWW-Authenticate"] = 'Bearer realm="api"'

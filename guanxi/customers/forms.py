@@ -75,7 +75,7 @@ class CustomerForm(RegionFieldsMixin, forms.ModelForm):
     # Longer than 18 so that a code pasted with spaces reaches clean_uscc, which strips them.
     uscc = forms.CharField(
         label=_("Unified Social Credit Code"),
-        help_text=_("统一社会信用代码: 18 characters, companies only."),
+        help_text=_("18 characters (digits and capital letters); companies only."),
         max_length=30,
         required=False,
     )

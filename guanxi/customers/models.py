@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from guanxi.core.models import TimeStampedModel
 
@@ -137,7 +138,7 @@ class Customer(TimeStampedModel):
         max_length=18,
         blank=True,
         db_index=True,
-        help_text=_("统一社会信用代码: 18 characters, companies only."),
+        help_text=_("18 characters (digits and capital letters); companies only."),
     )
     province = models.CharField(_("province"), max_length=32, blank=True)
     city = models.CharField(_("city"), max_length=32, blank=True)
@@ -227,7 +228,7 @@ class Address(TimeStampedModel):
         OFFICE = "office", _("Office")
         BILLING = "billing", _("Billing")
         SHIPPING = "shipping", _("Shipping")
-        HOME = "home", _("Home")
+        HOME = "home", pgettext_lazy("address type", "Home")
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="addresses")
     kind = models.CharField(_("type"), max_length=10, choices=Kind.choices, default=Kind.OFFICE)

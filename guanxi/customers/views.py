@@ -9,6 +9,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from guanxi.activities.selectors import timeline_for_customer
@@ -168,7 +169,11 @@ def customer_bulk(request: HttpRequest) -> HttpResponse:
         )
         messages.success(
             request,
-            _("%(count)d customers were assigned to %(owner)s.")
+            ngettext(
+                "%(count)d customer was assigned to %(owner)s.",
+                "%(count)d customers were assigned to %(owner)s.",
+                done,
+            )
             % {"count": done, "owner": form.cleaned_data["owner"]},
         )
     elif action in {"tag", "untag"}:
@@ -178,18 +183,34 @@ def customer_bulk(request: HttpRequest) -> HttpResponse:
             tags = tags | {tag} if action == "tag" else tags - {tag}
             services.customer_update(actor=user, customer=customer, data={}, tags=tags)
         messages.success(
-            request, _("Tags updated on %(count)d customers.") % {"count": len(allowed_ids)}
+            request,
+            ngettext(
+                "Tags updated on %(count)d customer.",
+                "Tags updated on %(count)d customers.",
+                len(allowed_ids),
+            )
+            % {"count": len(allowed_ids)},
         )
     elif action == "delete":
         for customer in allowed:
             services.customer_delete(actor=user, customer=customer)
         messages.success(
-            request, _("%(count)d customers were moved to the trash.") % {"count": len(allowed_ids)}
+            request,
+            ngettext(
+                "%(count)d customer was moved to the trash.",
+                "%(count)d customers were moved to the trash.",
+                len(allowed_ids),
+            )
+            % {"count": len(allowed_ids)},
         )
     if skipped:
         messages.warning(
             request,
-            _("%(count)d selected customers were skipped: you may not do that to them.")
+            ngettext(
+                "%(count)d selected customer was skipped: you may not do that to it.",
+                "%(count)d selected customers were skipped: you may not do that to them.",
+                skipped,
+            )
             % {"count": skipped},
         )
     return _redirect_back(request, back)

@@ -4,7 +4,7 @@ from django.contrib.auth.decorators import login_not_required, permission_requir
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.translation import check_for_language
+from django.utils.translation import check_for_language, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -114,7 +114,15 @@ def handover(request: HttpRequest) -> HttpResponse:
             deactivate=form.cleaned_data["deactivate"],
         )
         total = sum(result.values())
-        messages.success(request, _("%(count)d customers were handed over.") % {"count": total})
+        messages.success(
+            request,
+            ngettext(
+                "%(count)d customer was handed over.",
+                "%(count)d customers were handed over.",
+                total,
+            )
+            % {"count": total},
+        )
         return redirect("users:handover")
     from_user = form["from_user"].value()
     if from_user and str(from_user).isascii() and str(from_user).isdigit():
