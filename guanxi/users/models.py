@@ -72,6 +72,7 @@ class User(AbstractUser):
     )
     failed_login_count = models.PositiveSmallIntegerField(default=0, editable=False)
     locked_until = models.DateTimeField(null=True, blank=True, editable=False)
+    last_failed_login_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta(AbstractUser.Meta):
         verbose_name = _("user")  # type: ignore[assignment]

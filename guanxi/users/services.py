@@ -93,11 +93,21 @@ def user_is_locked(user: User) -> bool:
 
 
 def login_failure_record(*, username: str) -> None:
-    """Count a failed login; lock the account after ``LOGIN_LOCKOUT_ATTEMPTS`` in a row."""
+    """Count a failed login; lock the account after ``LOGIN_LOCKOUT_ATTEMPTS`` failures in a
+    row within ``LOGIN_LOCKOUT_MINUTES`` (an old failure no longer counts)."""
     user = User.objects.filter(username__iexact=username).first()
     if user is None:
         return
-    User.objects.filter(pk=user.pk).update(failed_login_count=F("failed_login_count") + 1)
+    now = timezone.now()
+    window_start = now - timedelta(minutes=settings.LOGIN_LOCKOUT_MINUTES)
+    with transaction.atomic():
+        # A failure streak that went quiet for a whole window starts again from zero.
+        User.objects.filter(pk=user.pk, last_failed_login_at__lt=window_start).update(
+            failed_login_count=0
+        )
+        User.objects.filter(pk=user.pk).update(
+            failed_login_count=F("failed_login_count") + 1, last_failed_login_at=now
+        )
     user.refresh_from_db(fields=["failed_login_count"])
     if user.failed_login_count >= settings.LOGIN_LOCKOUT_ATTEMPTS:
         User.objects.filter(pk=user.pk).update(

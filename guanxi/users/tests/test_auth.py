@@ -403,3 +403,28 @@ def test_clearing_the_profile_language_follows_the_browser_again(client, users):
     )
     assert User.objects.get(username="rep1").language == ""
     assert _html_lang(client.get("/")) == "en"
+
+
+def test_failures_older_than_the_lockout_window_do_not_count(client, users, settings):
+    # given rep1 failed to log in LOGIN_LOCKOUT_ATTEMPTS - 1 times, a long time ago
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from guanxi.users.models import User
+
+    rep = users["rep1"]
+    for _ in range(settings.LOGIN_LOCKOUT_ATTEMPTS - 1):
+        client.post("/login/", {"username": "rep1", "password": "wrong"})
+    User.objects.filter(pk=rep.pk).update(
+        last_failed_login_at=timezone.now() - timedelta(minutes=settings.LOGIN_LOCKOUT_MINUTES + 1)
+    )
+    # when one more wrong password is typed today
+    client.post("/login/", {"username": "rep1", "password": "wrong"})
+    # then the account is not locked: the streak started again
+    rep.refresh_from_db()
+    assert rep.locked_until is None
+    assert rep.failed_login_count == 1
+    assert (
+        client.post("/login/", {"username": "rep1", "password": "guanxi-demo"}).status_code == 302
+    )
