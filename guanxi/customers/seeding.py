@@ -786,7 +786,7 @@ def _audit_row(customer: dict, *, actor_id: int | None, message: str) -> dict:
     }
 
 
-class _Writer:
+class Writer:
     """Portable writer: ``bulk_create`` (auto_now switched off so generated times stay)."""
 
     def __init__(self, cursor) -> None:
@@ -801,7 +801,7 @@ class _Writer:
                 row["id"] = obj.pk
 
 
-class _RawWriter(_Writer):
+class RawWriter(Writer):
     """SQLite and PostgreSQL: explicit ids, rows written without the ORM's per-value work —
     ``executemany`` on SQLite (ids follow MAX(id) under the transaction's write lock),
     ``COPY`` on PostgreSQL (ids reserved from the table's sequence)."""
@@ -941,7 +941,7 @@ def seed_customers(
 
     with transaction.atomic(), connection.cursor() as cursor:
         raw = use_raw if use_raw is not None else vendor in ("sqlite", "postgresql")
-        writer: _Writer = _RawWriter(cursor) if raw else _Writer(cursor)
+        writer: Writer = RawWriter(cursor) if raw else Writer(cursor)
         if defer_indexes and vendor == "sqlite":
             cursor.execute("DROP TRIGGER IF EXISTS customers_customer_fts_ai")
             deferral = _nullcontext()

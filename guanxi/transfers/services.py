@@ -42,11 +42,11 @@ from guanxi.customers.models import Channel, Contact, ContactLink, Customer, Tag
 from guanxi.customers.search import FTS_TABLE
 from guanxi.customers.seeding import (
     SQLITE_FTS_INSERT_TRIGGER,
-    _RawWriter,
+    RawWriter,
     fast_pinyin_keys,
     search_columns,
 )
-from guanxi.customers.seeding import _Writer as _OrmWriter
+from guanxi.customers.seeding import Writer as _OrmWriter
 from guanxi.customers.services import (
     CONTACT_FIELDS,
     CUSTOMER_FIELDS,
@@ -467,7 +467,7 @@ def _audit_row(
 
 def _writer(cursor: Any) -> _OrmWriter:
     if connection.vendor in ("sqlite", "postgresql"):
-        return _RawWriter(cursor)
+        return RawWriter(cursor)
     return _OrmWriter(cursor)
 
 
