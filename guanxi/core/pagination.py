@@ -73,6 +73,12 @@ def keyset_page[T](
             condition |= equal & Q(**{f"{name}__{lookup}": value})
             equal &= Q(**{name: value})
         qs = qs.filter(condition)
+        # The same bound on the leading column alone lets the database start an index
+        # scan at the cursor instead of filtering every row before it.
+        first = order[0]
+        if first.lstrip("-") != "rank":
+            bound = "lte" if first.startswith("-") else "gte"
+            qs = qs.filter(**{f"{first.lstrip('-')}__{bound}": values[0]})
     rows = list(qs[: limit + 1])
     has_more = len(rows) > limit
     rows = rows[:limit]

@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal, cast
 from ninja import Field, Schema
 from pydantic import (
     AfterValidator,
+    BaseModel,
     ConfigDict,
     PlainValidator,
     StringConstraints,
@@ -118,33 +119,44 @@ Remarks = Annotated[
 ]
 
 
+class Out(BaseModel):
+    """Base of response bodies: plain pydantic models, built explicitly by the views.
+
+    Ninja's ``Schema`` wraps every input in a Django attribute getter so that it can read
+    ORM objects; responses here are always constructed field by field, so they skip that
+    per-object cost (it dominated the time of serialising a page of 200 customers).
+    """
+
+    model_config = ConfigDict(from_attributes=True)
+
+
 # --- errors -------------------------------------------------------------------------------
 
 
-class FieldError(Schema):
+class FieldError(Out):
     field: str | None = Field(description="The offending field (dotted path), if any.")
     location: str = Field(description="Where the field is: body, query, path or header.")
     message: str = Field(description="Why the value was refused, in the user's language.")
     code: str = Field("invalid", description="A machine-readable reason.")
 
 
-class ValidationErrorOut(Schema):
+class ValidationErrorOut(Out):
     detail: list[FieldError]
 
 
-class ErrorOut(Schema):
+class ErrorOut(Out):
     detail: str = Field(description="What went wrong.")
 
 
 # --- shared -------------------------------------------------------------------------------
 
 
-class Ref(Schema):
+class Ref(Out):
     id: int
     name: str
 
 
-class UserRef(Schema):
+class UserRef(Out):
     id: int
     name: str = Field(description="Display name.")
 
@@ -153,19 +165,19 @@ class UserRef(Schema):
         return None if user is None else UserRef(id=user.pk, name=str(user))
 
 
-class TagOut(Schema):
+class TagOut(Out):
     id: int
     name: str
     color: str = Field(description="CSS colour, e.g. #2563eb.")
 
 
-class ChannelOut(Schema):
+class ChannelOut(Out):
     id: int
     name: str
     is_active: bool
 
 
-class CursorPage(Schema):
+class CursorPage(Out):
     """One page of a list: pass ``next_cursor`` as ``cursor`` to get the next one."""
 
     next_cursor: str | None = Field(
@@ -177,7 +189,7 @@ class CursorPage(Schema):
 # --- customers ----------------------------------------------------------------------------
 
 
-class CustomerListItem(Schema):
+class CustomerListItem(Out):
     id: int
     kind: Kind
     name: str
@@ -198,6 +210,7 @@ class CustomerListItem(Schema):
 
     @staticmethod
     def from_customer(c: Customer) -> "CustomerListItem":
+        tags = getattr(c, "tag_list", None)  # set on list pages by selectors.attach_tags
         return CustomerListItem(
             id=c.pk,
             kind=cast(Kind, c.kind),
@@ -208,7 +221,10 @@ class CustomerListItem(Schema):
             owner=UserRef.of(c.owner),
             team_id=c.team_id,
             channel=Ref(id=c.channel.pk, name=c.channel.name) if c.channel else None,
-            tags=[TagOut(id=t.pk, name=t.name, color=t.color) for t in c.tags.all()],
+            tags=[
+                TagOut(id=t.pk, name=t.name, color=t.color)
+                for t in (c.tags.all() if tags is None else tags)
+            ],
             phone=c.phone,
             mobile=c.mobile,
             email=c.email,
@@ -223,7 +239,7 @@ class CustomerPage(CursorPage):
     items: list[CustomerListItem]
 
 
-class CustomerContactOut(Schema):
+class CustomerContactOut(Out):
     contact_id: int
     name: str
     title: str
@@ -233,7 +249,7 @@ class CustomerContactOut(Schema):
     email: str
 
 
-class AddressOut(Schema):
+class AddressOut(Out):
     id: int
     kind: str
     province: str
@@ -402,7 +418,7 @@ class CustomerIn(CustomerPatch):
     )
 
 
-class DuplicateOut(Schema):
+class DuplicateOut(Out):
     id: int | None = Field(description="Null when you may not see the customer.")
     name: str | None = Field(description="Null when you may not see the customer.")
     owner: UserRef | None
@@ -410,7 +426,7 @@ class DuplicateOut(Schema):
     reasons: list[str]
 
 
-class DuplicateConflictOut(Schema):
+class DuplicateConflictOut(Out):
     detail: str
     duplicates: list[DuplicateOut]
 
@@ -432,7 +448,7 @@ class ReassignIn(Schema):
     reason: Str500 = Field("", description="Why; shown on the customer's timeline.")
 
 
-class TimelineEntryOut(Schema):
+class TimelineEntryOut(Out):
     id: int
     action: str = Field(description="create, update, owner, delete, restore, note, …")
     subject_type: str
@@ -451,7 +467,7 @@ class TimelinePage(CursorPage):
 # --- contacts -----------------------------------------------------------------------------
 
 
-class ContactRoleOut(Schema):
+class ContactRoleOut(Out):
     customer_id: int
     customer_name: str
     title: str
@@ -469,7 +485,7 @@ class ContactRoleOut(Schema):
         )
 
 
-class ContactOut(Schema):
+class ContactOut(Out):
     id: int
     name: str
     gender: Gender

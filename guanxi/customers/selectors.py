@@ -8,8 +8,12 @@ from django.db.models import Prefetch, QuerySet
 from guanxi.core.pagination import Page, keyset_page
 from guanxi.customers.access import contacts_visible_to, customers_visible_to
 from guanxi.customers.models import Channel, Contact, ContactLink, Customer, Tag
-from guanxi.customers.search import contact_search_filter, normalize_query, search_ranked
-from guanxi.customers.search import search_filter as customer_search_filter
+from guanxi.customers.search import (
+    MIN_QUERY_LENGTH,
+    contact_search_filter,
+    normalize_query,
+    search_ranked,
+)
 from guanxi.users.access import AnyUser
 
 SORTS: dict[str, list[str]] = {
@@ -62,11 +66,29 @@ def customer_filter(qs: QuerySet[Customer], filters: CustomerFilters) -> QuerySe
 
 
 def _list_columns(qs: QuerySet[Customer]) -> QuerySet[Customer]:
-    return (
-        qs.select_related("owner", "channel")
-        .prefetch_related("tags")
-        .defer("search_text", "notes", "remarks")
-    )
+    return qs.select_related("owner", "channel").defer("search_text", "notes", "remarks")
+
+
+def attach_tags(customers: list[Customer]) -> list[Customer]:
+    """Set ``tag_list`` (tags by name) on each customer with one query.
+
+    Cheaper than ``prefetch_related("tags")`` for a page of rows: no related manager and
+    queryset per row, and each tag object is shared by the rows that carry it.
+    """
+    by_customer: dict[int, list[Tag]] = {c.pk: [] for c in customers}
+    if by_customer:
+        tags: dict[int, Tag] = {}
+        links = (
+            Customer.tags.through.objects.filter(customer_id__in=by_customer)
+            .select_related("tag")
+            .order_by("tag__name")
+        )
+        for link in links:
+            tag = tags.setdefault(link.tag_id, link.tag)
+            by_customer[link.customer_id].append(tag)
+    for customer in customers:
+        customer.tag_list = by_customer[customer.pk]  # type: ignore[attr-defined]
+    return customers
 
 
 def customer_list(
@@ -83,18 +105,21 @@ def customer_list(
     keyset over (rank, updated_at, id).
     """
     qs = customer_filter(customers_visible_to(user), filters)
-    if normalize_query(filters.q):
-        qs = customer_search_filter(qs, filters.q)
-        if len(normalize_query(filters.q)) >= 2:
-            ranked = search_ranked(qs, filters.q)
-            return keyset_page(
-                _list_columns(ranked),
-                order=["rank", "-updated_at", "-id"],
-                cursor=cursor,
-                limit=limit,
-            )
+    if len(normalize_query(filters.q)) >= MIN_QUERY_LENGTH:
+        # Owner and channel are fetched by id after the LIMIT: joined before it, the
+        # database would join every match of a common term before ranking them.
+        ranked = (
+            search_ranked(qs, filters.q)
+            .prefetch_related("owner", "channel")
+            .defer("search_text", "notes", "remarks")
+        )
+        page = keyset_page(ranked, order=["rank", "-updated_at", "-id"], cursor=cursor, limit=limit)
+        attach_tags(page.items)
+        return page
     order = SORTS.get(filters.sort, SORTS[DEFAULT_SORT])
-    return keyset_page(_list_columns(qs), order=order, cursor=cursor, limit=limit)
+    page = keyset_page(_list_columns(qs), order=order, cursor=cursor, limit=limit)
+    attach_tags(page.items)
+    return page
 
 
 def customer_detail(*, user: AnyUser, customer_id: int) -> Customer | None:

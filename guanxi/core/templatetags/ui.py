@@ -1,10 +1,21 @@
 """Small, fast template helpers for list pages."""
 
 from django import template
-from django.forms import BoundField
+from django.forms import BoundField, Field, ModelChoiceField
 from django.utils.html import format_html, format_html_join
 
 register = template.Library()
+
+
+def _choices(field: Field) -> list[tuple[object, object]]:
+    if isinstance(field, ModelChoiceField):
+        # One plain query: the form's own iterator first counts the rows, then reads them
+        # through a server-side cursor on PostgreSQL.
+        head = [] if field.empty_label is None else [("", field.empty_label)]
+        return head + [
+            (field.prepare_value(obj), field.label_from_instance(obj)) for obj in field.queryset
+        ]
+    return list(field.choices)  # type: ignore[attr-defined]
 
 
 @register.simple_tag
@@ -21,7 +32,7 @@ def select(field: BoundField, blank: str = "") -> str:
         if isinstance(current, list | tuple)
         else {"" if current is None else str(current)}
     )
-    choices = list(field.field.choices)  # type: ignore[attr-defined]
+    choices = _choices(field.field)
     if blank and (not choices or str(choices[0][0]) != ""):
         choices.insert(0, ("", blank))
     options = format_html_join(

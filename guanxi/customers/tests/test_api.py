@@ -420,6 +420,28 @@ def test_the_list_runs_a_fixed_number_of_queries(users, admin_api):
     assert large == small
 
 
+def test_list_items_carry_their_tags_by_name_and_untagged_rows_cost_no_query(users, admin_api):
+    # given a customer with two tags and ten without any
+    tagged = make_customer(owner=users["rep1"], name="标签客户")
+    tagged.tags.add(make_tag(name="乙-重点"), make_tag(name="甲-展会"))
+    for _ in range(10):
+        make_customer(owner=users["rep1"])
+    admin_api.get("/me")
+    admin_api.get("/customers")  # warm the permission cache
+    # when the list is read, searched, and read again with only untagged rows
+    with CaptureQueriesContext(connection) as plain:
+        items = admin_api.get("/customers", limit=200).json()["items"]
+    searched = admin_api.get("/customers", q="标签客户").json()["items"]
+    with CaptureQueriesContext(connection) as untagged:
+        admin_api.get("/customers", limit=200, tier=tagged.tier, owner=users["rep2"].pk)
+    # then the tags come sorted by name, the others have none, and no row adds a query
+    by_id = {item["id"]: item for item in items}
+    assert [t["name"] for t in by_id[tagged.pk]["tags"]] == ["乙-重点", "甲-展会"]
+    assert [t["name"] for t in searched[0]["tags"]] == ["乙-重点", "甲-展会"]
+    assert sum(1 for item in items if not item["tags"]) == 10
+    assert len(untagged.captured_queries) <= len(plain.captured_queries)
+
+
 def test_the_contact_list_runs_a_fixed_number_of_queries(users, admin_api):
     def count_queries() -> int:
         with CaptureQueriesContext(connection) as ctx:
