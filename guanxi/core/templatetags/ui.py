@@ -11,10 +11,12 @@ def _choices(field: Field) -> list[tuple[object, object]]:
     if isinstance(field, ModelChoiceField):
         # One plain query: the form's own iterator first counts the rows, then reads them
         # through a server-side cursor on PostgreSQL.
-        head = [] if field.empty_label is None else [("", field.empty_label)]
-        return head + [
-            (field.prepare_value(obj), field.label_from_instance(obj)) for obj in field.queryset
-        ]
+        choices: list[tuple[object, object]] = []
+        if field.empty_label is not None:
+            choices.append(("", field.empty_label))
+        rows = field.queryset if field.queryset is not None else []
+        choices += [(field.prepare_value(obj), field.label_from_instance(obj)) for obj in rows]
+        return choices
     return list(field.choices)  # type: ignore[attr-defined]
 
 
