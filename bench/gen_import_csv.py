@@ -8,8 +8,8 @@ UTF-8 with a BOM (what Excel writes and expects), the Chinese column headers the
 recognises (客户名称, 客户类型, 行业, 来源渠道, 客户等级, 客户状态, 负责人, 标签, 电话, 手机,
 邮箱, 网站, 统一社会信用代码, 省份, 城市, 生日, 性别, 备注, 联系人, 联系人手机, 联系人职务).
 Values come from the generator ``manage.py seed`` uses (guanxi/customers/seeding.py) with
-another random seed, so names are unique within the file and rarely collide with a seeded
-database; owners are the demo users (rep1, rep2, manager, rep3…rep20 from
+another random seed; names and e-mail addresses are unique within the file, so almost
+every row is a new customer (a few phone numbers may repeat, as in real files); owners are the demo users (rep1, rep2, manager, rep3…rep20 from
 bench/setup_db.sh) or empty. Needs Django settings only to import the generator (no
 database access).
 """
@@ -77,6 +77,7 @@ def main() -> None:
     gen = Generator(args.seed)
     nobody = Owner(None, None)
     seen: set[str] = set()
+    emails: dict[str, int] = {}
     started = time.perf_counter()
     with out.open("w", encoding="utf-8-sig", newline="") as f:
         writer = csv.writer(f)
@@ -87,6 +88,16 @@ def main() -> None:
             if c["name"] in seen:  # unique names: the file itself has no duplicates
                 continue
             seen.add(c["name"])
+            # The generator draws e-mail domains from a small word list; a real file has
+            # few repeated addresses, so a repeat gets a numbered mailbox (otherwise the
+            # duplicate check would rightly skip most of the file).
+            email = c["email"]
+            if email:
+                local, _, domain = email.partition("@")
+                n = emails.get(email, 0)
+                emails[email] = n + 1
+                if n:
+                    email = f"{local}{n + 1}@{domain}"
             contact = ("", "", "")
             if c["kind"] == "company":
                 person, link = gen.contact(c, primary=True)
@@ -105,7 +116,7 @@ def main() -> None:
                     tags,
                     c["phone"],
                     c["mobile"],
-                    c["email"],
+                    email,
                     c["website"],
                     c["uscc"],
                     c["province"],
