@@ -9,8 +9,8 @@ recognises (客户名称, 客户类型, 行业, 来源渠道, 客户等级, 客�
 邮箱, 网站, 统一社会信用代码, 省份, 城市, 生日, 性别, 备注, 联系人, 联系人手机, 联系人职务).
 Values come from the generator ``manage.py seed`` uses (guanxi/customers/seeding.py) with
 another random seed; names and e-mail addresses are unique within the file, so almost
-every row is a new customer (a few phone numbers may repeat, as in real files); owners are the demo users (rep1, rep2, manager, rep3…rep20 from
-bench/setup_db.sh) or empty. Needs Django settings only to import the generator (no
+every row is a new customer (a few phone numbers may repeat, as in real files); owners
+are the demo users (rep1, rep2, manager, rep3…rep20 from bench/setup_db.sh) or empty. Needs Django settings only to import the generator (no
 database access).
 """
 
