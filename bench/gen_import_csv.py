@@ -10,8 +10,8 @@ recognises (客户名称, 客户类型, 行业, 来源渠道, 客户等级, 客�
 Values come from the generator ``manage.py seed`` uses (guanxi/customers/seeding.py) with
 another random seed; names and e-mail addresses are unique within the file, so almost
 every row is a new customer (a few phone numbers may repeat, as in real files); owners
-are the demo users (rep1, rep2, manager, rep3…rep20 from bench/setup_db.sh) or empty. Needs Django settings only to import the generator (no
-database access).
+are the demo users (rep1, rep2, manager, rep3…rep20 from bench/setup_db.sh) or empty.
+Needs Django settings only to import the generator (no database access).
 """
 
 import argparse
