@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "guanxi.customers",
     "guanxi.activities",
     "guanxi.transfers",
+    "guanxi.sales",
 ]
 
 MIDDLEWARE = [

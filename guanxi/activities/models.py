@@ -24,6 +24,8 @@ class AuditEntry(models.Model):
         IMPORT = "import", _("imported")
         EXPORT = "export", _("exported")
         HANDOVER = "handover", _("handed over")
+        CONVERT = "convert", _("converted")
+        DISQUALIFY = "disqualify", _("disqualified")
 
     customer_id = models.BigIntegerField(null=True, blank=True, db_index=True)
     subject_type = models.CharField(max_length=40)

@@ -10,25 +10,13 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 
 from guanxi.customers.models import Contact, ContactLink, Customer
-from guanxi.users.access import AnyUser, scope_for, team_ids_for
-from guanxi.users.models import Module, Scope, User
+from guanxi.users.access import AnyUser, ownership_filter
+from guanxi.users.models import Module
 
 
 def _scope_filter(user: AnyUser, kind: str) -> Q | None:
-    """A Q for the rows within reach, or None for "no rows"."""
-    scope = scope_for(user, Module.CUSTOMERS, kind)
-    if scope == Scope.NONE:
-        return None
-    if scope == Scope.ALL:
-        return Q()
-    assert isinstance(user, User)
-    if scope == Scope.TEAM:
-        team_ids = team_ids_for(user)
-        # Members by their current team (a subquery, not a join, so the planner can use
-        # the owner index), plus customers assigned to those teams.
-        members = User.objects.filter(team_id__in=team_ids).values("pk")
-        return Q(owner=user) | Q(owner_id__in=members) | Q(team_id__in=team_ids)
-    return Q(owner=user)
+    """A Q for the customers within reach, or None for "no rows"."""
+    return ownership_filter(user, Module.CUSTOMERS, kind)
 
 
 def customers_visible_to(user: AnyUser, *, include_deleted: bool = False) -> QuerySet[Customer]:

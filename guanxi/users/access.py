@@ -10,6 +10,7 @@ from typing import Any
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
+from django.db.models import Q
 
 from guanxi.users.models import SCOPE_ORDER, Module, RoleScope, Scope, Team, User
 
@@ -109,3 +110,21 @@ class CachedModelBackend(ModelBackend):
             lambda: super(CachedModelBackend, self).get_group_permissions(user_obj),
         )
         return perms
+
+
+def ownership_filter(user: AnyUser, module: Module, kind: str) -> Q | None:
+    """For records with an ``owner`` and a ``team``: a Q for the rows within the user's
+    ``kind`` ("read"/"write") scope in ``module``, or None for "no rows at all"."""
+    scope = scope_for(user, module, kind)
+    if scope == Scope.NONE:
+        return None
+    if scope == Scope.ALL:
+        return Q()
+    assert isinstance(user, User)
+    if scope == Scope.TEAM:
+        team_ids = team_ids_for(user)
+        # Members by their current team (a subquery, not a join, so the planner can use
+        # the owner index), plus records assigned to those teams.
+        members = User.objects.filter(team_id__in=team_ids).values("pk")
+        return Q(owner=user) | Q(owner_id__in=members) | Q(team_id__in=team_ids)
+    return Q(owner=user)

@@ -89,6 +89,7 @@ class User(AbstractUser):
 
 class Module(models.TextChoices):
     CUSTOMERS = "customers", _("Customers and contacts")
+    LEADS = "leads", _("Leads")
 
 
 class Scope(models.TextChoices):

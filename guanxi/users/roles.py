@@ -26,75 +26,110 @@ _CUSTOMER_WRITE = [
     "customers.add_attachment",
 ]
 
+_LEAD_READ = ["sales.view_lead"]
+_LEAD_WRITE = ["sales.add_lead", "sales.change_lead", "sales.convert_lead"]
+_LEAD_MANAGE = ["sales.delete_lead", "sales.assign_lead", "sales.export_lead"]
+
+# Per role: permissions that belong to no module, then per module its permissions and
+# its (read, write) scope. A module a role has never been set up for (no RoleScope row)
+# gets these defaults after ``migrate``; modules already set up are left as edited.
 DEFAULT_ROLES: dict[str, dict[str, Any]] = {
     ADMIN: {
-        "perms": [
-            *_CUSTOMER_READ,
-            *_CUSTOMER_WRITE,
-            "customers.delete_customer",
-            "customers.delete_contact",
-            "customers.reassign_customer",
-            "customers.export_customer",
-            "customers.import_customer",
-            "customers.merge_customer",
-            "customers.purge_customer",
-            "users.manage_users",
-        ],
-        "scope": (Scope.ALL, Scope.ALL),
+        "perms": ["users.manage_users"],
+        Module.CUSTOMERS: (
+            [
+                *_CUSTOMER_READ,
+                *_CUSTOMER_WRITE,
+                "customers.delete_customer",
+                "customers.delete_contact",
+                "customers.reassign_customer",
+                "customers.export_customer",
+                "customers.import_customer",
+                "customers.merge_customer",
+                "customers.purge_customer",
+            ],
+            (Scope.ALL, Scope.ALL),
+        ),
+        Module.LEADS: ([*_LEAD_READ, *_LEAD_WRITE, *_LEAD_MANAGE], (Scope.ALL, Scope.ALL)),
     },
     SALES_MANAGER: {
-        "perms": [
-            *_CUSTOMER_READ,
-            *_CUSTOMER_WRITE,
-            "customers.delete_customer",
-            "customers.delete_contact",
-            "customers.reassign_customer",
-            "customers.export_customer",
-            "customers.import_customer",
-            "customers.merge_customer",
-        ],
-        "scope": (Scope.TEAM, Scope.TEAM),
+        "perms": [],
+        Module.CUSTOMERS: (
+            [
+                *_CUSTOMER_READ,
+                *_CUSTOMER_WRITE,
+                "customers.delete_customer",
+                "customers.delete_contact",
+                "customers.reassign_customer",
+                "customers.export_customer",
+                "customers.import_customer",
+                "customers.merge_customer",
+            ],
+            (Scope.TEAM, Scope.TEAM),
+        ),
+        Module.LEADS: ([*_LEAD_READ, *_LEAD_WRITE, *_LEAD_MANAGE], (Scope.TEAM, Scope.TEAM)),
     },
     SALES_REP: {
-        "perms": [*_CUSTOMER_READ, *_CUSTOMER_WRITE],
-        "scope": (Scope.OWN, Scope.OWN),
+        "perms": [],
+        Module.CUSTOMERS: ([*_CUSTOMER_READ, *_CUSTOMER_WRITE], (Scope.OWN, Scope.OWN)),
+        Module.LEADS: ([*_LEAD_READ, *_LEAD_WRITE], (Scope.OWN, Scope.OWN)),
     },
     SERVICE_AGENT: {
-        "perms": [*_CUSTOMER_READ, "customers.add_note", "customers.add_attachment"],
-        "scope": (Scope.ALL, Scope.NONE),
+        "perms": [],
+        Module.CUSTOMERS: (
+            [*_CUSTOMER_READ, "customers.add_note", "customers.add_attachment"],
+            (Scope.ALL, Scope.NONE),
+        ),
+        Module.LEADS: ([], (Scope.NONE, Scope.NONE)),
     },
     MARKETER: {
-        "perms": [*_CUSTOMER_READ, "customers.export_customer"],
-        "scope": (Scope.ALL, Scope.NONE),
+        "perms": [],
+        Module.CUSTOMERS: ([*_CUSTOMER_READ, "customers.export_customer"], (Scope.ALL, Scope.NONE)),
+        # Marketers capture leads from campaigns and follow their quality, but do not work them.
+        Module.LEADS: (
+            [*_LEAD_READ, "sales.add_lead", "sales.export_lead"],
+            (Scope.ALL, Scope.NONE),
+        ),
     },
     EXECUTIVE: {
-        "perms": [*_CUSTOMER_READ, "customers.export_customer"],
-        "scope": (Scope.ALL, Scope.NONE),
+        "perms": [],
+        Module.CUSTOMERS: ([*_CUSTOMER_READ, "customers.export_customer"], (Scope.ALL, Scope.NONE)),
+        Module.LEADS: ([*_LEAD_READ, "sales.export_lead"], (Scope.ALL, Scope.NONE)),
     },
-    PARTNER: {"perms": [], "scope": (Scope.NONE, Scope.NONE)},
+    PARTNER: {
+        "perms": [],
+        Module.CUSTOMERS: ([], (Scope.NONE, Scope.NONE)),
+        Module.LEADS: ([], (Scope.NONE, Scope.NONE)),
+    },
 }
 
 
+def _permissions(dotted_names: list[str]) -> list[Permission]:
+    perms = []
+    for dotted in dotted_names:
+        app_label, codename = dotted.split(".")
+        perm = Permission.objects.filter(
+            content_type__app_label=app_label, codename=codename
+        ).first()
+        if perm is None:
+            raise LookupError(f"default role permission {dotted} does not exist")
+        perms.append(perm)
+    return perms
+
+
 def roles_ensure_defaults() -> None:
-    """Create each default role that does not exist yet (existing roles are left as edited)."""
+    """Create the default roles that do not exist, and set up each module a role has never
+    been set up for (a module added by an upgrade). What administrators edited stays."""
     for name, spec in DEFAULT_ROLES.items():
         group, created = Group.objects.get_or_create(name=name)
-        if not created:
-            continue
-        codenames = spec["perms"]
-        assert isinstance(codenames, list)
-        perms = []
-        for dotted in codenames:
-            app_label, codename = dotted.split(".")
-            perm = Permission.objects.filter(
-                content_type__app_label=app_label, codename=codename
-            ).first()
-            if perm is not None:
-                perms.append(perm)
-        group.permissions.set(perms)
-        read, write = spec["scope"]
-        RoleScope.objects.update_or_create(
-            role=group,
-            module=Module.CUSTOMERS,
-            defaults={"read_scope": read, "write_scope": write},
-        )
+        if created:
+            group.permissions.add(*_permissions(spec["perms"]))
+        configured = set(RoleScope.objects.filter(role=group).values_list("module", flat=True))
+        for module in Module:
+            if module.value in configured or module not in spec:
+                continue
+            perms, (read, write) = spec[module]
+            group.permissions.add(*_permissions(perms))
+            RoleScope.objects.create(
+                role=group, module=module, read_scope=read, write_scope=write
+            )

@@ -1,0 +1,231 @@
+"""Sales: leads and how they are assigned (opportunities, quotes and orders follow)."""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from guanxi.core.models import TimeStampedModel
+
+
+class Intent(models.TextChoices):
+    """How likely the prospect is to buy (意向等级), used on leads and opportunities."""
+
+    A = "A", _("A – ready to buy")
+    B = "B", _("B – clear interest")
+    C = "C", _("C – some interest")
+    D = "D", _("D – little interest")
+
+
+class Lead(TimeStampedModel):
+    """A prospective customer not yet qualified: a person, usually at a company."""
+
+    class Status(models.TextChoices):
+        NEW = "new", _("New")
+        WORKING = "working", _("Contacted")
+        QUALIFIED = "qualified", _("Qualified")
+        DISQUALIFIED = "disqualified", _("Disqualified")
+        CONVERTED = "converted", _("Converted")
+
+    class Source(models.TextChoices):
+        WEB = "web", _("Entered in Guanxi")
+        API = "api", _("API")
+        IMPORT = "import", _("Import")
+        FORM = "form", _("Web form")
+
+    class Reason(models.TextChoices):
+        NO_NEED = "no_need", _("No need")
+        NO_BUDGET = "no_budget", _("No budget")
+        COMPETITOR = "competitor", _("Chose a competitor")
+        UNREACHABLE = "unreachable", _("Cannot be reached")
+        DUPLICATE = "duplicate", _("Duplicate")
+        SPAM = "spam", _("Spam or fake")
+        OTHER = "other", _("Other")
+
+    OPEN_STATUSES = (Status.NEW, Status.WORKING, Status.QUALIFIED)
+
+    name = models.CharField(_("name"), max_length=100)
+    name_pinyin = models.CharField(max_length=300, blank=True, editable=False)
+    name_initials = models.CharField(max_length=100, blank=True, editable=False)
+    company = models.CharField(_("company"), max_length=200, blank=True)
+    title = models.CharField(_("job title"), max_length=100, blank=True)
+    mobile = models.CharField(_("mobile"), max_length=30, blank=True)
+    mobile_normalized = models.CharField(max_length=20, blank=True, editable=False, db_index=True)
+    phone = models.CharField(_("phone"), max_length=30, blank=True)
+    email = models.EmailField(_("e-mail"), blank=True)
+    wechat = models.CharField(_("WeChat ID"), max_length=50, blank=True)
+    province = models.CharField(_("province"), max_length=32, blank=True)
+    city = models.CharField(_("city"), max_length=32, blank=True)
+    channel = models.ForeignKey(
+        "customers.Channel",
+        verbose_name=_("source channel"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="leads",
+    )
+    campaign = models.CharField(
+        _("campaign"), max_length=100, blank=True, help_text=_("The campaign it came from.")
+    )
+    source = models.CharField(
+        _("captured through"), max_length=10, choices=Source.choices, default=Source.WEB
+    )
+    intent = models.CharField(_("intent level"), max_length=1, choices=Intent.choices, blank=True)
+    status = models.CharField(
+        _("status"), max_length=12, choices=Status.choices, default=Status.NEW
+    )
+    disqualify_reason = models.CharField(
+        _("disqualification reason"), max_length=12, choices=Reason.choices, blank=True
+    )
+    notes = models.TextField(_("notes"), blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="owned_leads",
+    )
+    team = models.ForeignKey(
+        "users.Team",
+        verbose_name=_("team"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="leads",
+    )
+    customer = models.ForeignKey(
+        "customers.Customer",
+        verbose_name=_("customer"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="leads",
+        editable=False,
+    )
+    contact = models.ForeignKey(
+        "customers.Contact",
+        verbose_name=_("contact"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="leads",
+        editable=False,
+    )
+    converted_at = models.DateTimeField(_("converted at"), null=True, blank=True, editable=False)
+    consent_at = models.DateTimeField(_("consent given at"), null=True, blank=True, editable=False)
+    deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("lead")
+        verbose_name_plural = _("leads")
+        permissions = [
+            ("assign_lead", _("Can assign leads to others")),
+            ("convert_lead", _("Can convert leads to customers")),
+            ("export_lead", _("Can export leads")),
+        ]
+        indexes = [
+            models.Index(
+                fields=["-updated_at", "-id"],
+                name="lead_updated_idx",
+                condition=Q(deleted_at__isnull=True),
+            ),
+            models.Index(
+                fields=["owner", "-updated_at", "-id"],
+                name="lead_owner_updated_idx",
+                condition=Q(deleted_at__isnull=True),
+            ),
+            models.Index(
+                fields=["team", "-updated_at", "-id"],
+                name="lead_team_updated_idx",
+                condition=Q(deleted_at__isnull=True),
+            ),
+            models.Index(fields=["status", "-updated_at"], name="lead_status_idx"),
+            models.Index(fields=["name_initials"], name="lead_initials_idx"),
+            models.Index(fields=["email"], name="lead_email_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(status="disqualified") | ~Q(disqualify_reason=""),
+                name="lead_disqualified_has_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.company})" if self.company else self.name
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES and self.deleted_at is None
+
+
+class AssignmentRule(models.Model):
+    """Where new unassigned leads go: by region to a person, or round-robin in a team.
+
+    The most specific active rule wins (a city rule before a province rule before a
+    catch-all), then the lowest ``priority`` number.
+    """
+
+    class Method(models.TextChoices):
+        USER = "user", _("To one person")
+        ROUND_ROBIN = "round_robin", _("Round-robin within the team")
+
+    name = models.CharField(_("name"), max_length=100)
+    province = models.CharField(
+        _("province"), max_length=32, blank=True, help_text=_("Empty: any province.")
+    )
+    city = models.CharField(_("city"), max_length=32, blank=True, help_text=_("Empty: any city."))
+    method = models.CharField(_("method"), max_length=12, choices=Method.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("person"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    team = models.ForeignKey(
+        "users.Team",
+        verbose_name=_("team"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    priority = models.PositiveSmallIntegerField(_("priority"), default=100)
+    is_active = models.BooleanField(_("active"), default=True)
+    last_assigned = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
+
+    class Meta:
+        ordering = ["priority", "id"]
+        verbose_name = _("lead assignment rule")
+        verbose_name_plural = _("lead assignment rules")
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(method="user") & Q(user__isnull=False))
+                | (Q(method="round_robin") & Q(team__isnull=False)),
+                name="sales_rule_has_target",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        errors = {}
+        if self.city and not self.province:
+            errors["province"] = _("Choose the province of the city.")
+        if self.method == self.Method.USER and not self.user_id:
+            errors["user"] = _("Choose the person who receives the leads.")
+        if self.method == self.Method.ROUND_ROBIN and not self.team_id:
+            errors["team"] = _("Choose the team whose members take turns.")
+        if errors:
+            raise ValidationError(errors)

@@ -1,0 +1,397 @@
+"""Writes on leads: capture, routing by assignment rules, assignment, qualification,
+disqualification and conversion to a customer. Every change lands in the audit trail."""
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from guanxi.activities.models import AuditEntry, Notification
+from guanxi.activities.services import audit_record, diff_fields, notification_send
+from guanxi.core.pinyin import pinyin_keys
+from guanxi.core.validators import normalize_cn_mobile
+from guanxi.customers.models import Contact, Customer
+from guanxi.customers.services import contact_create, contact_link, customer_create, duplicates_find
+from guanxi.sales.models import AssignmentRule, Lead
+from guanxi.users.models import User
+
+LEAD_FIELDS = [
+    "name",
+    "company",
+    "title",
+    "mobile",
+    "phone",
+    "email",
+    "wechat",
+    "province",
+    "city",
+    "channel",
+    "campaign",
+    "intent",
+    "status",
+    "notes",
+    "owner",
+    "team",
+]
+# Status changes that go through their own services, not a plain edit.
+_CLOSED = {Lead.Status.CONVERTED, Lead.Status.DISQUALIFIED}
+
+
+class DuplicateCustomers(Exception):
+    """Converting would create a customer that probably exists already."""
+
+    def __init__(self, matches: list[tuple[Customer, list[str]]]) -> None:
+        super().__init__("probable duplicates")
+        self.matches = matches
+
+
+def lead_prepare(lead: Lead) -> None:
+    """Normalise user input and fill the derived columns (no save)."""
+    lead.name = " ".join(lead.name.split())
+    lead.company = " ".join(lead.company.split())
+    if lead.mobile:
+        try:
+            lead.mobile = normalize_cn_mobile(lead.mobile)
+        except ValidationError as exc:
+            raise ValidationError({"mobile": exc.messages}) from exc
+    lead.mobile_normalized = lead.mobile
+    lead.email = lead.email.strip().lower()
+    if not lead.name and not lead.company:
+        raise ValidationError({"name": _("Give the person's name or the company.")})
+    if not lead.name:
+        lead.name = lead.company
+    if not (lead.mobile or lead.phone or lead.email or lead.wechat):
+        raise ValidationError(
+            {
+                "mobile": _(
+                    "Give at least one way to reach the lead: mobile, phone, e-mail or WeChat."
+                )
+            }
+        )
+    if lead.owner_id and not lead.team_id:
+        lead.team_id = (
+            User.objects.filter(pk=lead.owner_id).values_list("team_id", flat=True).first()
+        )
+    lead.name_pinyin, lead.name_initials = pinyin_keys(lead.name)
+
+
+def _snapshot(lead: Lead) -> dict[str, Any]:
+    data = {f: getattr(lead, f) for f in LEAD_FIELDS if f not in {"channel", "owner", "team"}}
+    data["channel"] = lead.channel_id and str(lead.channel)
+    data["owner"] = lead.owner_id and str(lead.owner)
+    data["team"] = lead.team_id and str(lead.team)
+    data["disqualify_reason"] = lead.disqualify_reason
+    return data
+
+
+def _log(actor: User | None, action: str, lead: Lead, **kwargs: Any) -> AuditEntry:
+    return audit_record(
+        actor=actor, action=action, subject=lead, customer_id=lead.customer_id, **kwargs
+    )
+
+
+def _notify_assigned(actor: User | None, leads: Sequence[Lead], owner: User) -> None:
+    if actor is not None and owner.pk == actor.pk:
+        return
+    if len(leads) == 1:
+        message = _("New lead for you: %(lead)s") % {"lead": leads[0]}
+        url = reverse("sales:lead-detail", args=[leads[0].pk])
+    else:
+        message = ngettext(
+            "%(count)d new lead was assigned to you.",
+            "%(count)d new leads were assigned to you.",
+            len(leads),
+        ) % {"count": len(leads)}
+        url = reverse("sales:lead-index") + "?owner=me"
+    notification_send(
+        user=owner, kind=Notification.Kind.ASSIGNED, message=message, url=url, actor=actor
+    )
+
+
+# --- routing -----------------------------------------------------------------------------
+
+
+def rule_for(*, province: str, city: str) -> AssignmentRule | None:
+    """The active rule that applies to a lead from ``province``/``city``: a rule for the
+    city first, then one for the province, then a catch-all; lowest priority number wins."""
+    candidates = AssignmentRule.objects.filter(is_active=True).filter(
+        Q(province="", city="")
+        | Q(province=province, city="")
+        | (Q(province=province, city=city) if city else Q(pk__in=[]))
+    )
+    best: AssignmentRule | None = None
+    for rule in candidates.order_by("priority", "id"):
+        rank = 2 if rule.city else 1 if rule.province else 0
+        best_rank = -1 if best is None else 2 if best.city else 1 if best.province else 0
+        if rank > best_rank:
+            best = rule
+    return best
+
+
+def _next_in_turn(rule: AssignmentRule) -> User | None:
+    """The next active member of the rule's team after the one who got the last lead.
+    Locks the rule row so that two leads arriving together go to different people."""
+    locked = AssignmentRule.objects.select_for_update().get(pk=rule.pk)
+    if locked.team_id is None:
+        return None
+    members = list(User.objects.filter(team_id=locked.team_id, is_active=True).order_by("id"))
+    if not members:
+        return None
+    after = [m for m in members if locked.last_assigned_id and m.pk > locked.last_assigned_id]
+    chosen = after[0] if after else members[0]
+    AssignmentRule.objects.filter(pk=locked.pk).update(last_assigned=chosen)
+    return chosen
+
+
+def lead_route(lead: Lead) -> tuple[User | None, AssignmentRule | None]:
+    """Who should own an unassigned lead, by the assignment rules (must run in a
+    transaction). (None, None) when no rule applies: the lead stays unassigned."""
+    rule = rule_for(province=lead.province, city=lead.city)
+    if rule is None:
+        return None, None
+    if rule.method == AssignmentRule.Method.USER:
+        owner = rule.user if rule.user is not None and rule.user.is_active else None
+        return owner, rule
+    return _next_in_turn(rule), rule
+
+
+# --- create, change, assign ---------------------------------------------------------------
+
+
+def lead_create(*, actor: User | None, data: dict[str, Any], source: str = Lead.Source.WEB) -> Lead:
+    """Capture a lead. Without an owner it is routed by the assignment rules (and stays
+    unassigned, in the pool, when none applies); the new owner is notified."""
+    fields = {k: v for k, v in data.items() if k in LEAD_FIELDS and k != "status"}
+    lead = Lead(**fields, source=source)
+    if data.get("consent"):
+        lead.consent_at = timezone.now()
+    lead_prepare(lead)
+    lead.full_clean(exclude=["name_pinyin", "name_initials"])
+    with transaction.atomic():
+        rule = None
+        if lead.owner_id is None:
+            owner, rule = lead_route(lead)
+            if owner is not None:
+                lead.owner, lead.team_id = owner, owner.team_id
+        lead.save()
+        changes = diff_fields({}, {k: v for k, v in _snapshot(lead).items() if v not in (None, "")})
+        message = _("Assigned by rule “%(rule)s”.") % {"rule": rule} if rule and lead.owner else ""
+        _log(actor, AuditEntry.Action.CREATE, lead, changes=changes, message=message)
+        if lead.owner is not None:
+            _notify_assigned(actor, [lead], lead.owner)
+    return lead
+
+
+def lead_update(*, actor: User, lead: Lead, data: dict[str, Any]) -> Lead:
+    """Change a lead; changed fields are logged (old → new), an owner change separately."""
+    if not lead.is_open:
+        raise ValidationError(_("A converted, disqualified or deleted lead cannot be edited."))
+    if data.get("status") in _CLOSED:
+        raise ValidationError({"status": _("Convert or disqualify the lead with its own action.")})
+    before = _snapshot(lead)
+    old_owner_id = lead.owner_id
+    for key, value in data.items():
+        if key in LEAD_FIELDS:
+            setattr(lead, key, value)
+    if lead.owner_id != old_owner_id and "team" not in data:
+        lead.team_id = None
+    lead_prepare(lead)
+    lead.full_clean(exclude=["name_pinyin", "name_initials"])
+    with transaction.atomic():
+        lead.save()
+        changes = diff_fields(before, _snapshot(lead))
+        owner_change = changes.pop("owner", None)
+        if owner_change:
+            changes.pop("team", None)  # follows the owner
+        if changes:
+            _log(actor, AuditEntry.Action.UPDATE, lead, changes=changes)
+        if owner_change:
+            _log(actor, AuditEntry.Action.OWNER, lead, changes={"owner": owner_change})
+            if lead.owner is not None:
+                _notify_assigned(actor, [lead], lead.owner)
+    return lead
+
+
+def leads_assign(
+    *, actor: User, leads: Sequence[Lead], owner: User | None, reason: str = ""
+) -> int:
+    """Give open leads to ``owner`` (None: back to the unassigned pool); returns how many
+    changed hands. Each move is logged; the new owner gets one notification."""
+    if owner is not None and not owner.is_active:
+        raise ValidationError({"owner": _("Choose an active user.")})
+    moved = [
+        lead
+        for lead in leads
+        if lead.is_open and lead.owner_id != (owner.pk if owner is not None else None)
+    ]
+    with transaction.atomic():
+        for lead in moved:
+            old = lead.owner_id and str(lead.owner)
+            lead.owner = owner
+            lead.team_id = owner.team_id if owner is not None else None
+            lead.save(update_fields=["owner", "team", "updated_at"])
+            _log(
+                actor,
+                AuditEntry.Action.OWNER,
+                lead,
+                changes={"owner": [old, owner and str(owner)]},
+                message=reason,
+            )
+        if moved and owner is not None:
+            _notify_assigned(actor, moved, owner)
+    return len(moved)
+
+
+def lead_disqualify(*, actor: User, lead: Lead, reason: str, note: str = "") -> Lead:
+    """Close an open lead as not worth pursuing, with a reason (required)."""
+    if not lead.is_open:
+        raise ValidationError(_("Only an open lead can be disqualified."))
+    if reason not in Lead.Reason.values:
+        raise ValidationError({"reason": _("Choose why the lead is disqualified.")})
+    with transaction.atomic():
+        old_status = lead.status
+        lead.status = Lead.Status.DISQUALIFIED
+        lead.disqualify_reason = reason
+        lead.save(update_fields=["status", "disqualify_reason", "updated_at"])
+        _log(
+            actor,
+            AuditEntry.Action.DISQUALIFY,
+            lead,
+            changes={
+                "status": [old_status, lead.status],
+                "disqualify_reason": [None, reason],
+            },
+            message=note.strip(),
+        )
+    return lead
+
+
+def lead_reopen(*, actor: User, lead: Lead) -> Lead:
+    """Bring a disqualified lead back to work."""
+    if lead.status != Lead.Status.DISQUALIFIED or lead.deleted_at is not None:
+        raise ValidationError(_("Only a disqualified lead can be reopened."))
+    with transaction.atomic():
+        old = [lead.status, lead.disqualify_reason]
+        lead.status, lead.disqualify_reason = Lead.Status.WORKING, ""
+        lead.save(update_fields=["status", "disqualify_reason", "updated_at"])
+        _log(
+            actor,
+            AuditEntry.Action.UPDATE,
+            lead,
+            changes={"status": [old[0], lead.status], "disqualify_reason": [old[1], None]},
+        )
+    return lead
+
+
+def lead_delete(*, actor: User, lead: Lead) -> None:
+    """Soft-delete: hidden everywhere, restorable."""
+    with transaction.atomic():
+        Lead.objects.filter(pk=lead.pk).update(deleted_at=timezone.now())
+        _log(actor, AuditEntry.Action.DELETE, lead)
+
+
+def lead_restore(*, actor: User, lead: Lead) -> None:
+    with transaction.atomic():
+        Lead.objects.filter(pk=lead.pk).update(deleted_at=None)
+        _log(actor, AuditEntry.Action.RESTORE, lead)
+
+
+# --- conversion ---------------------------------------------------------------------------
+
+
+def lead_convert(
+    *,
+    actor: User,
+    lead: Lead,
+    customer: Customer | None = None,
+    allow_duplicates: bool = False,
+) -> Customer:
+    """Turn an open lead into a customer and contact in one step.
+
+    With ``customer`` (one the actor may see) the lead's person becomes a contact of that
+    customer. Otherwise a customer is created from the lead — a company when the lead
+    names one, else an individual — after the duplicate check: probable duplicates raise
+    ``DuplicateCustomers`` unless ``allow_duplicates``. The lead's history moves to the
+    customer's timeline.
+    """
+    if not lead.is_open:
+        raise ValidationError(_("Only an open lead can be converted."))
+    with transaction.atomic():
+        owner = lead.owner or actor
+        if customer is None:
+            is_company = bool(lead.company)
+            values = {
+                "name": lead.company or lead.name,
+                "city": lead.city,
+                "phone": lead.phone,
+                "mobile": "" if is_company else lead.mobile,
+                "email": "" if is_company else lead.email,
+            }
+            if not allow_duplicates:
+                matches = duplicates_find(
+                    name=values["name"],
+                    city=lead.city,
+                    phone=lead.phone,
+                    mobile=lead.mobile,
+                    email=lead.email,
+                )
+                if matches:
+                    raise DuplicateCustomers(matches)
+            customer = customer_create(
+                actor=actor,
+                data={
+                    **values,
+                    "kind": Customer.Kind.COMPANY if is_company else Customer.Kind.PERSON,
+                    "province": lead.province,
+                    "channel": lead.channel,
+                    "owner": owner,
+                    "status": Customer.Status.PROSPECT,
+                    "notes": lead.notes,
+                },
+            )
+        contact: Contact | None = None
+        if customer.kind == Customer.Kind.COMPANY:
+            existing = (
+                Contact.objects.filter(deleted_at__isnull=True, links__customer=customer).filter(
+                    Q(mobile_normalized=lead.mobile) if lead.mobile else Q(pk__in=[])
+                )
+            ).first()
+            if existing is not None:
+                contact = existing
+                contact_link(actor=actor, contact=contact, customer=customer, title=lead.title)
+            else:
+                contact = contact_create(
+                    actor=actor,
+                    customer=customer,
+                    data={
+                        "name": lead.name,
+                        "mobile": lead.mobile,
+                        "phone": lead.phone,
+                        "email": lead.email,
+                        "wechat": lead.wechat,
+                    },
+                    title=lead.title,
+                    is_primary=not customer.contact_links.exists(),
+                )
+        old_status = lead.status
+        lead.status = Lead.Status.CONVERTED
+        lead.customer, lead.contact = customer, contact
+        lead.converted_at = timezone.now()
+        lead.save(update_fields=["status", "customer", "contact", "converted_at", "updated_at"])
+        # The lead's history follows it onto the customer's timeline.
+        AuditEntry.objects.filter(subject_type="lead", subject_id=lead.pk).update(
+            customer_id=customer.pk
+        )
+        _log(
+            actor,
+            AuditEntry.Action.CONVERT,
+            lead,
+            changes={"status": [old_status, lead.status], "customer": [None, str(customer)]},
+        )
+    return customer
