@@ -164,9 +164,16 @@ def lead_route(lead: Lead) -> tuple[User | None, AssignmentRule | None]:
 # --- create, change, assign ---------------------------------------------------------------
 
 
-def lead_create(*, actor: User | None, data: dict[str, Any], source: str = Lead.Source.WEB) -> Lead:
-    """Capture a lead. Without an owner it is routed by the assignment rules (and stays
-    unassigned, in the pool, when none applies); the new owner is notified."""
+def lead_create(
+    *,
+    actor: User | None,
+    data: dict[str, Any],
+    source: str = Lead.Source.WEB,
+    route: bool = True,
+) -> Lead:
+    """Capture a lead. Without an owner it is routed by the assignment rules (unless
+    ``route`` is false) and stays unassigned, in the pool, when none applies; the new
+    owner is notified."""
     fields = {k: v for k, v in data.items() if k in LEAD_FIELDS and k != "status"}
     lead = Lead(**fields, source=source)
     if data.get("consent"):
@@ -175,7 +182,7 @@ def lead_create(*, actor: User | None, data: dict[str, Any], source: str = Lead.
     lead.full_clean(exclude=["name_pinyin", "name_initials"])
     with transaction.atomic():
         rule = None
-        if lead.owner_id is None:
+        if lead.owner_id is None and route:
             owner, rule = lead_route(lead)
             if owner is not None:
                 lead.owner, lead.team_id = owner, owner.team_id
@@ -395,3 +402,20 @@ def lead_convert(
             changes={"status": [old_status, lead.status], "customer": [None, str(customer)]},
         )
     return customer
+
+
+def leads_handover(*, actor: User, from_user: User, to_users: Sequence[User]) -> dict[int, int]:
+    """Share ``from_user``'s open leads among ``to_users`` in turn (part of the user
+    handover). Returns {receiving user id: number of leads received}."""
+    leads = list(
+        Lead.objects.filter(owner=from_user, status__in=Lead.OPEN_STATUSES, deleted_at__isnull=True)
+        .select_related("owner")
+        .order_by("id")
+    )
+    message = _("Handover from %(user)s") % {"user": from_user}
+    result: dict[int, int] = {}
+    with transaction.atomic():
+        for index, user in enumerate(to_users):
+            share = leads[index :: len(to_users)]
+            result[user.pk] = leads_assign(actor=actor, leads=share, owner=user, reason=message)
+    return result

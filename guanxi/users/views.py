@@ -1,6 +1,7 @@
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required, permission_required
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -10,6 +11,8 @@ from django.views.decorators.http import require_POST
 
 from guanxi.customers.models import Customer
 from guanxi.customers.services import user_handover
+from guanxi.sales.models import Lead
+from guanxi.sales.services import leads_handover
 from guanxi.users.forms import ApiTokenForm, HandoverForm, LoginForm, ProfileForm
 from guanxi.users.models import User
 from guanxi.users.services import api_token_create, api_token_revoke
@@ -107,12 +110,17 @@ def handover(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         actor = request.user
         assert isinstance(actor, User)
-        result = user_handover(
-            actor=actor,
-            from_user=form.cleaned_data["from_user"],
-            to_users=list(form.cleaned_data["to_users"]),
-            deactivate=form.cleaned_data["deactivate"],
-        )
+        to_users = list(form.cleaned_data["to_users"])
+        with transaction.atomic():
+            leads = leads_handover(
+                actor=actor, from_user=form.cleaned_data["from_user"], to_users=to_users
+            )
+            result = user_handover(
+                actor=actor,
+                from_user=form.cleaned_data["from_user"],
+                to_users=to_users,
+                deactivate=form.cleaned_data["deactivate"],
+            )
         total = sum(result.values())
         messages.success(
             request,
@@ -123,11 +131,29 @@ def handover(request: HttpRequest) -> HttpResponse:
             )
             % {"count": total},
         )
+        lead_total = sum(leads.values())
+        messages.success(
+            request,
+            ngettext(
+                "%(count)d open lead was handed over.",
+                "%(count)d open leads were handed over.",
+                lead_total,
+            )
+            % {"count": lead_total},
+        )
         return redirect("users:handover")
     from_user = form["from_user"].value()
+    lead_count = None
     if from_user and str(from_user).isascii() and str(from_user).isdigit():
         counts = Customer.objects.alive().filter(owner_id=from_user).count()
-    return render(request, "users/handover.html", {"form": form, "owned_count": counts})
+        lead_count = Lead.objects.filter(
+            owner_id=from_user, status__in=Lead.OPEN_STATUSES, deleted_at__isnull=True
+        ).count()
+    return render(
+        request,
+        "users/handover.html",
+        {"form": form, "owned_count": counts, "lead_count": lead_count},
+    )
 
 
 password_change = auth_views.PasswordChangeView.as_view(

@@ -25,6 +25,8 @@ from guanxi.customers.seeding import (
     Owner,
     seed_customers,
 )
+from guanxi.sales.models import AssignmentRule, Lead
+from guanxi.sales.services import lead_create, lead_disqualify
 from guanxi.users import roles
 from guanxi.users.models import Team, User
 from guanxi.users.roles import roles_ensure_defaults
@@ -34,6 +36,7 @@ PASSWORD = "guanxi-demo"
 DEMO_SEED = 20240601
 DEMO_CUSTOMERS = 3000
 AUDIT_MESSAGE = "demo data"
+DEMO_LEADS = 240
 
 # (name, parent name)
 TEAMS = [
@@ -54,6 +57,7 @@ USERS = [
     ("marketer1", "陈静", roles.MARKETER, "市场部", False),
     ("exec1", "赵总", roles.EXECUTIVE, None, False),
 ]
+USERNAMES = [u[0] for u in USERS]
 
 
 class ShowcaseCustomer(TypedDict):
@@ -146,25 +150,96 @@ class Command(BaseCommand):
             message=AUDIT_MESSAGE, action=AuditEntry.Action.CREATE
         ).exists()
         if loaded and not reset:
+            # Data added by a later version (leads) is loaded into an existing demo too.
+            if not self._demo_leads().exists():
+                with transaction.atomic():
+                    users = {u.username: u for u in User.objects.filter(username__in=USERNAMES)}
+                    self._leads(users)
             self.stdout.write("Demo data is already loaded (use --reset to load it again).")
             self._print_logins()
             return
         with transaction.atomic():
             if reset:
+                self._remove_demo_leads()
                 self._remove_demo_customers()
             users = self._users(self._teams())
             channels, tags = self._channels_and_tags()
             result = self._customers(users, channels, tags, customers)
             self._notes(users)
+            leads = self._leads(users)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data loaded: {len(users)} users, {result.customers:,} customers, "
-                f"{result.contacts:,} contacts in {result.seconds:.1f}s."
+                f"{result.contacts:,} contacts, {leads} leads in {result.seconds:.1f}s."
             )
         )
         self._print_logins()
 
     # ------------------------------------------------------------------------------------
+    def _demo_leads(self):
+        ids = AuditEntry.objects.filter(
+            subject_type="lead", action=AuditEntry.Action.CREATE, message=AUDIT_MESSAGE
+        ).values("subject_id")
+        return Lead.objects.filter(pk__in=ids)
+
+    def _leads(self, users: dict[str, User]) -> int:
+        """Leads in every state: most owned by the reps, some unassigned in the pool, and
+        assignment rules (上海 → rep1, 浙江 round-robin in 杭州组) for new ones."""
+        generator = Generator(DEMO_SEED + 1)
+        rng = generator.rng
+        nobody = Owner(None, None)
+        channels = list(Channel.objects.filter(name__in=CHANNEL_NAMES))
+        owners = [users["rep1"], users["rep2"], users["manager"], None]
+        campaigns = ["2026 春季工业展", "官网白皮书下载", "", ""]
+        created = []
+        for i in range(DEMO_LEADS):
+            company = generator.customer(owner=nobody)
+            person, link = generator.contact(company, primary=True)
+            owner = owners[i % len(owners)] if i % 5 else None
+            lead = lead_create(
+                actor=owner or users["admin"],
+                data={
+                    "name": person["name"],
+                    "company": company["name"] if company["kind"] == "company" else "",
+                    "title": link["title"],
+                    "mobile": person["mobile"],
+                    "email": person["email"],
+                    "province": company["province"],
+                    "city": company["city"],
+                    "channel": rng.choice(channels) if channels else None,
+                    "campaign": rng.choice(campaigns),
+                    "intent": rng.choice(["A", "B", "B", "C", "C", "D", ""]),
+                    "owner": owner,
+                },
+                source=rng.choice([Lead.Source.WEB, Lead.Source.FORM, Lead.Source.IMPORT]),
+                route=False,  # the unassigned ones stay in the pool
+            )
+            if owner is not None and i % 7 == 0:
+                lead_disqualify(actor=owner, lead=lead, reason=rng.choice(list(Lead.Reason.values)))
+            elif owner is not None and i % 3 == 0:
+                Lead.objects.filter(pk=lead.pk).update(status=Lead.Status.WORKING)
+            created.append(lead.pk)
+        AuditEntry.objects.filter(
+            subject_type="lead", subject_id__in=created, action=AuditEntry.Action.CREATE
+        ).update(message=AUDIT_MESSAGE)
+        hangzhou = Team.objects.filter(name="杭州组").first()
+        AssignmentRule.objects.get_or_create(
+            name="上海线索 → 李明",
+            defaults={"province": "上海市", "method": "user", "user": users["rep1"]},
+        )
+        if hangzhou is not None:
+            AssignmentRule.objects.get_or_create(
+                name="浙江线索 → 杭州组轮流",
+                defaults={"province": "浙江省", "method": "round_robin", "team": hangzhou},
+            )
+        return len(created)
+
+    def _remove_demo_leads(self) -> None:
+        leads = self._demo_leads()
+        ids = list(leads.values_list("pk", flat=True))
+        leads.delete()
+        AuditEntry.objects.filter(subject_type="lead", subject_id__in=ids).delete()
+
     def _teams(self) -> dict[str, Team]:
         teams: dict[str, Team] = {}
         for name, parent in TEAMS:
