@@ -130,6 +130,4 @@ def roles_ensure_defaults() -> None:
                 continue
             perms, (read, write) = spec[module]
             group.permissions.add(*_permissions(perms))
-            RoleScope.objects.create(
-                role=group, module=module, read_scope=read, write_scope=write
-            )
+            RoleScope.objects.create(role=group, module=module, read_scope=read, write_scope=write)

@@ -194,7 +194,7 @@ class Command(BaseCommand):
         created = []
         for i in range(DEMO_LEADS):
             company = generator.customer(owner=nobody)
-            person, link = generator.contact(company, primary=True)
+            person, link = generator.contact(dict(company), primary=True)
             owner = owners[i % len(owners)] if i % 5 else None
             lead = lead_create(
                 actor=owner or users["admin"],
