@@ -9,6 +9,7 @@ urlpatterns = [
     path("customers/", include("guanxi.customers.urls")),
     path("activities/", include("guanxi.activities.urls")),
     path("transfers/", include("guanxi.transfers.urls")),
+    path("f/", include("guanxi.sales.public_urls")),  # public web-to-lead forms
     path("api/v1/", include("guanxi.api_urls")),
     path("settings/admin/", admin.site.urls),
 ]

@@ -1,5 +1,7 @@
 """Sales: leads and how they are assigned (opportunities, quotes and orders follow)."""
 
+import secrets
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -229,3 +231,54 @@ class AssignmentRule(models.Model):
             errors["team"] = _("Choose the team whose members take turns.")
         if errors:
             raise ValidationError(errors)
+
+
+def _form_key() -> str:
+    return secrets.token_urlsafe(12)
+
+
+class WebForm(TimeStampedModel):
+    """A public web-to-lead form: its page (``/f/<key>/``) can be linked to or embedded in
+    the company's website; each submission becomes a lead, routed like any other."""
+
+    name = models.CharField(_("name"), max_length=100)
+    key = models.CharField(
+        _("public key"), max_length=32, unique=True, default=_form_key, editable=False
+    )
+    title = models.CharField(_("title shown on the form"), max_length=200)
+    intro = models.TextField(_("introduction"), blank=True)
+    ask_company = models.BooleanField(_("ask for the company"), default=True)
+    ask_email = models.BooleanField(_("ask for the e-mail"), default=True)
+    ask_region = models.BooleanField(_("ask for province and city"), default=True)
+    ask_message = models.BooleanField(_("ask for a message"), default=True)
+    consent_text = models.TextField(
+        _("consent text"),
+        help_text=_("What the visitor agrees to by ticking the box (required to submit)."),
+    )
+    thanks = models.CharField(_("thank-you message"), max_length=300)
+    channel = models.ForeignKey(
+        "customers.Channel",
+        verbose_name=_("source channel"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    campaign = models.CharField(_("campaign"), max_length=100, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner of its leads"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_("Empty: the assignment rules decide."),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("web-to-lead form")
+        verbose_name_plural = _("web-to-lead forms")
+
+    def __str__(self) -> str:
+        return self.name
