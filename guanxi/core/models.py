@@ -35,3 +35,27 @@ class Region(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class DomainEvent(models.Model):
+    """Something that happened, for integrations (webhooks, polling through the API).
+
+    Written by services inside the transaction of the change itself (an outbox), so an
+    event exists exactly when its change committed; ``id`` orders them.
+    """
+
+    name = models.CharField(_("event"), max_length=60, db_index=True)
+    subject_type = models.CharField(max_length=40)
+    subject_id = models.BigIntegerField(null=True, blank=True)
+    payload = models.JSONField(default=dict, blank=True)
+    actor_id = models.BigIntegerField(null=True, blank=True)
+    occurred_at = models.DateTimeField(_("occurred at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("domain event")
+        verbose_name_plural = _("domain events")
+        indexes = [models.Index(fields=["subject_type", "subject_id"], name="event_subject_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.subject_type}:{self.subject_id}"

@@ -7,6 +7,7 @@ learn nothing; humans see what to fix.
 """
 
 import time
+from typing import Any
 
 from django import forms
 from django.conf import settings
@@ -62,8 +63,8 @@ class PublicLeadForm(forms.Form):
                 for name in names:
                     del self.fields[name]
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
         if not data.get("mobile") and not data.get("email"):
             raise ValidationError(
                 {"mobile": _("Leave a mobile number or an e-mail address so we can reply.")}
@@ -118,9 +119,9 @@ def web_form(request: HttpRequest, key: str) -> HttpResponse:
         context["error"] = _("Too many submissions from your address; please try again later.")
         return render(request, "sales/public_form.html", {**context, "form": form}, status=429)
     if age is None:
-        data = request.POST.copy()
-        data["started"] = _token(form_obj)
-        fresh = PublicLeadForm(data, web_form=form_obj)
+        resend = request.POST.copy()
+        resend["started"] = _token(form_obj)
+        fresh = PublicLeadForm(resend, web_form=form_obj)
         context["error"] = _("This page was open too long; please check and send it again.")
         return render(request, "sales/public_form.html", {**context, "form": fresh}, status=400)
     if form.is_valid():
@@ -138,7 +139,9 @@ def web_form(request: HttpRequest, key: str) -> HttpResponse:
                     "notes": data.get("message", ""),
                     "channel": form_obj.channel,
                     "campaign": form_obj.campaign,
-                    "owner": form_obj.owner if form_obj.owner and form_obj.owner.is_active else None,
+                    "owner": form_obj.owner
+                    if form_obj.owner and form_obj.owner.is_active
+                    else None,
                     "consent": True,
                 },
                 source=Lead.Source.FORM,

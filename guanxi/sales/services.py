@@ -14,6 +14,7 @@ from django.utils.translation import ngettext
 
 from guanxi.activities.models import AuditEntry, Notification
 from guanxi.activities.services import audit_record, diff_fields, notification_send
+from guanxi.core.events import event_record
 from guanxi.core.pinyin import pinyin_keys
 from guanxi.core.validators import normalize_cn_mobile
 from guanxi.customers.models import Contact, Customer
@@ -114,6 +115,19 @@ def _notify_assigned(actor: User | None, leads: Sequence[Lead], owner: User) -> 
     )
 
 
+def _event_payload(lead: Lead) -> dict[str, Any]:
+    return {
+        "id": lead.pk,
+        "name": lead.name,
+        "company": lead.company,
+        "status": lead.status,
+        "source": lead.source,
+        "owner_id": lead.owner_id,
+        "channel_id": lead.channel_id,
+        "campaign": lead.campaign,
+    }
+
+
 # --- routing -----------------------------------------------------------------------------
 
 
@@ -190,6 +204,7 @@ def lead_create(
         changes = diff_fields({}, {k: v for k, v in _snapshot(lead).items() if v not in (None, "")})
         message = _("Assigned by rule “%(rule)s”.") % {"rule": rule} if rule and lead.owner else ""
         _log(actor, AuditEntry.Action.CREATE, lead, changes=changes, message=message)
+        event_record("lead.created", subject=lead, payload=_event_payload(lead), actor=actor)
         if lead.owner is not None:
             _notify_assigned(actor, [lead], lead.owner)
     return lead
@@ -400,6 +415,16 @@ def lead_convert(
             AuditEntry.Action.CONVERT,
             lead,
             changes={"status": [old_status, lead.status], "customer": [None, str(customer)]},
+        )
+        event_record(
+            "lead.converted",
+            subject=lead,
+            payload={
+                **_event_payload(lead),
+                "customer_id": customer.pk,
+                "contact_id": contact.pk if contact is not None else None,
+            },
+            actor=actor,
         )
     return customer
 

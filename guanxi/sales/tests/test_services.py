@@ -291,3 +291,22 @@ def test_default_roles_get_the_leads_module_when_they_never_had_it(db):
     RoleScope.objects.filter(role=rep, module=Module.CUSTOMERS).update(read_scope=Scope.ALL)
     roles.roles_ensure_defaults()
     assert RoleScope.objects.get(role=rep, module=Module.CUSTOMERS).read_scope == Scope.ALL
+
+
+def test_capture_and_conversion_are_recorded_as_domain_events(users):
+    from guanxi.core.models import DomainEvent
+
+    lead = services.lead_create(actor=users["rep1"], data=_lead_data(owner=users["rep1"]))
+    customer = services.lead_convert(actor=users["rep1"], lead=lead)
+    events = list(DomainEvent.objects.values_list("name", "subject_id", "payload"))
+    assert [e[0] for e in events] == ["lead.created", "lead.converted"]
+    assert events[1][1] == lead.pk
+    assert events[1][2]["customer_id"] == customer.pk
+
+
+def test_a_refused_capture_records_no_event(users):
+    from guanxi.core.models import DomainEvent
+
+    with pytest.raises(ValidationError):
+        services.lead_create(actor=users["rep1"], data=_lead_data(mobile="1"))
+    assert not DomainEvent.objects.exists()
