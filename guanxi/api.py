@@ -207,3 +207,4 @@ def _on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 
 api.add_router("/", "guanxi.users.api.router")
 api.add_router("/", "guanxi.customers.api.router")
+api.add_router("/", "guanxi.core.api.router")

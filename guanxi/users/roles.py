@@ -35,7 +35,7 @@ _LEAD_MANAGE = ["sales.delete_lead", "sales.assign_lead", "sales.export_lead"]
 # gets these defaults after ``migrate``; modules already set up are left as edited.
 DEFAULT_ROLES: dict[str, dict[str, Any]] = {
     ADMIN: {
-        "perms": ["users.manage_users"],
+        "perms": ["users.manage_users", "core.view_domainevent"],
         Module.CUSTOMERS: (
             [
                 *_CUSTOMER_READ,
