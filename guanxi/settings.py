@@ -154,7 +154,9 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_LOCKOUT_ATTEMPTS = int(os.environ.get("LOGIN_LOCKOUT_ATTEMPTS", "5"))
 LOGIN_LOCKOUT_MINUTES = int(os.environ.get("LOGIN_LOCKOUT_MINUTES", "15"))
 API_RATE_LIMIT_PER_MINUTE = int(os.environ.get("API_RATE_LIMIT_PER_MINUTE", "600"))
-WEB_FORM_SUBMISSIONS_PER_10_MINUTES = int(os.environ.get("WEB_FORM_SUBMISSIONS_PER_10_MINUTES", "10"))
+WEB_FORM_SUBMISSIONS_PER_10_MINUTES = int(
+    os.environ.get("WEB_FORM_SUBMISSIONS_PER_10_MINUTES", "10")
+)
 
 # --- Internationalisation -----------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"

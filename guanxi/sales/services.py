@@ -97,6 +97,18 @@ def _log(actor: User | None, action: str, lead: Lead, **kwargs: Any) -> AuditEnt
     )
 
 
+def leads_notify_assigned(actor: User | None, leads: Sequence[Lead]) -> None:
+    """One notification per owner for leads that were given to them in bulk."""
+    by_owner: dict[int, list[Lead]] = {}
+    for lead in leads:
+        if lead.owner_id is not None:
+            by_owner.setdefault(lead.owner_id, []).append(lead)
+    for group in by_owner.values():
+        owner = group[0].owner
+        assert owner is not None
+        _notify_assigned(actor, group, owner)
+
+
 def _notify_assigned(actor: User | None, leads: Sequence[Lead], owner: User) -> None:
     if actor is not None and owner.pk == actor.pk:
         return
@@ -184,10 +196,12 @@ def lead_create(
     data: dict[str, Any],
     source: str = Lead.Source.WEB,
     route: bool = True,
+    notify: bool = True,
 ) -> Lead:
     """Capture a lead. Without an owner it is routed by the assignment rules (unless
     ``route`` is false) and stays unassigned, in the pool, when none applies; the new
-    owner is notified."""
+    owner is notified (unless ``notify`` is false: bulk callers send one summary per owner
+    with ``leads_notify_assigned``)."""
     fields = {k: v for k, v in data.items() if k in LEAD_FIELDS and k != "status"}
     lead = Lead(**fields, source=source)
     if data.get("consent"):
@@ -205,7 +219,7 @@ def lead_create(
         message = _("Assigned by rule “%(rule)s”.") % {"rule": rule} if rule and lead.owner else ""
         _log(actor, AuditEntry.Action.CREATE, lead, changes=changes, message=message)
         event_record("lead.created", subject=lead, payload=_event_payload(lead), actor=actor)
-        if lead.owner is not None:
+        if lead.owner is not None and notify:
             _notify_assigned(actor, [lead], lead.owner)
     return lead
 

@@ -11,6 +11,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from guanxi.customers.models import Customer, Industry
+from guanxi.sales.models import Intent
 
 
 @dataclass(frozen=True)
@@ -164,7 +165,64 @@ CONTACT_FIELDS: list[ImportField] = [
     ),
 ]
 
-FIELDS = {"customers": CUSTOMER_FIELDS, "contacts": CONTACT_FIELDS}
+LEAD_FIELDS: list[ImportField] = [
+    ImportField(
+        "name",
+        _("Name"),
+        ("姓名", "联系人", "联系人姓名", "名字", "name", "full name", "contact", "contact name"),
+    ),
+    ImportField(
+        "company",
+        _("Company"),
+        (
+            "公司",
+            "公司名称",
+            "企业名称",
+            "单位",
+            "单位名称",
+            "company",
+            "company name",
+            "organisation",
+            "organization",
+        ),
+    ),
+    ImportField(
+        "title", _("Job title"), ("职务", "职位", "头衔", "title", "job title", "position")
+    ),
+    ImportField(
+        "mobile",
+        _("Mobile"),
+        ("手机", "手机号", "手机号码", "移动电话", "mobile", "mobile phone", "cell", "cellphone"),
+    ),
+    ImportField(
+        "phone", _("Phone"), ("电话", "座机", "固定电话", "办公电话", "phone", "telephone", "tel")
+    ),
+    ImportField(
+        "email", _("E-mail"), ("邮箱", "电子邮箱", "电子邮件", "邮件", "email", "e-mail", "mail")
+    ),
+    ImportField("wechat", _("WeChat ID"), ("微信", "微信号", "wechat", "wechat id")),
+    ImportField("province", _("Province"), ("省份", "省", "所在省份", "province")),
+    ImportField("city", _("City"), ("城市", "市", "所在城市", "city")),
+    ImportField(
+        "channel",
+        _("Source channel"),
+        ("来源渠道", "渠道", "来源", "线索来源", "source channel", "channel", "source"),
+    ),
+    ImportField("campaign", _("Campaign"), ("活动", "市场活动", "营销活动", "campaign")),
+    ImportField(
+        "intent",
+        _("Intent level"),
+        ("意向等级", "意向", "意向级别", "intent", "intent level"),
+    ),
+    ImportField(
+        "owner",
+        _("Owner (username)"),
+        ("负责人", "所有人", "销售", "业务员", "owner", "owner username", "sales rep"),
+    ),
+    ImportField("notes", _("Notes"), ("备注", "说明", "描述", "notes", "note", "remarks")),
+]
+
+FIELDS = {"customers": CUSTOMER_FIELDS, "contacts": CONTACT_FIELDS, "leads": LEAD_FIELDS}
 
 
 def fields_for(kind: str) -> list[ImportField]:
@@ -261,6 +319,14 @@ def choice_aliases() -> dict[str, dict[str, str]]:
             },
         ),
         "industry": _choice_aliases(Industry.choices, {}),
+        "intent": _choice_aliases(
+            Intent.choices,
+            {
+                f"{value.lower()}{suffix}": value
+                for value in Intent.values
+                for suffix in ("级", "类", "档", "级意向", " level")
+            },
+        ),
         "gender": _choice_aliases(
             [c for c in Customer.Gender.choices if c[0]],
             {"男": "male", "女": "female", "m": "male", "f": "female", "未知": ""},

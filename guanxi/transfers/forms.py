@@ -8,6 +8,8 @@ from guanxi.transfers.models import ImportJob, Kind
 
 
 class ImportUploadForm(forms.Form):
+    """The file and what it holds; ``kinds`` limits the choice to what the user may import."""
+
     kind = forms.ChoiceField(label=_("Import"), choices=Kind.choices, initial=Kind.CUSTOMERS)
     file = forms.FileField(
         label=_("File"),
@@ -17,6 +19,13 @@ class ImportUploadForm(forms.Form):
         ),
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,.txt,.xlsx,.vcf"}),
     )
+
+    def __init__(self, *args: object, kinds: list[str] | None = None, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        if kinds is not None:
+            field = self.fields["kind"]
+            assert isinstance(field, forms.ChoiceField)
+            field.choices = [(value, label) for value, label in Kind.choices if value in kinds]
 
 
 class ImportMappingForm(forms.Form):

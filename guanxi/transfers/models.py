@@ -1,4 +1,4 @@
-"""Import and export jobs for customers and contacts.
+"""Import and export jobs for customers, contacts and leads.
 
 A job row is the whole state of a transfer: the uploaded or produced file, the options the
 user chose, and counters that a background task advances batch by batch. The counters and
@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 class Kind(models.TextChoices):
     CUSTOMERS = "customers", _("Customers")
     CONTACTS = "contacts", _("Contacts")
+    LEADS = "leads", _("Leads")
 
 
 class Format(models.TextChoices):

@@ -1,5 +1,6 @@
 """Reads for imports and exports: a user's own jobs, the rows an export may contain (always
-from the access scope), and the filters of the customer list parsed from a query string."""
+from the access scope), and the filters of the customer and lead lists parsed from a query
+string."""
 
 from collections.abc import Mapping
 from typing import Any, cast
@@ -11,7 +12,11 @@ from guanxi.customers.access import contacts_visible_to, customers_actionable_by
 from guanxi.customers.models import ContactLink, Customer
 from guanxi.customers.search import normalize_query, search_filter
 from guanxi.customers.selectors import SORTS, CustomerFilters, customer_filter
-from guanxi.transfers.models import ExportJob, ImportJob
+from guanxi.sales import selectors as lead_selectors
+from guanxi.sales.access import leads_actionable_by
+from guanxi.sales.models import Lead
+from guanxi.sales.selectors import LeadFilters, lead_filter
+from guanxi.transfers.models import ExportJob, ImportJob, Kind
 from guanxi.users.access import AnyUser
 from guanxi.users.models import User
 
@@ -29,6 +34,19 @@ FILTER_KEYS = (
     "sort",
     "customer",
 )
+# The lead list's query string: owner is a user id, "me" or "none" (unassigned); status is
+# a lead status or "open".
+LEAD_FILTER_KEYS = (
+    "q",
+    "status",
+    "intent",
+    "owner",
+    "channel",
+    "source",
+    "province",
+    "city",
+    "sort",
+)
 
 
 def _int(value: Any) -> int | None:
@@ -38,10 +56,13 @@ def _int(value: Any) -> int | None:
         return None
 
 
-def export_filters_clean(params: Mapping[str, Any]) -> dict[str, str]:
-    """The customer-list filters found in ``params`` (a query string), as plain strings."""
+def export_filters_clean(
+    params: Mapping[str, Any], *, kind: str = Kind.CUSTOMERS
+) -> dict[str, str]:
+    """The filters of the list of ``kind`` found in ``params`` (a query string), as plain
+    strings."""
     result: dict[str, str] = {}
-    for key in FILTER_KEYS:
+    for key in LEAD_FILTER_KEYS if kind == Kind.LEADS else FILTER_KEYS:
         value = params.get(key)
         if value not in (None, ""):
             result[key] = str(value)[:200]
@@ -79,6 +100,38 @@ def export_customers(*, user: AnyUser, filters: Mapping[str, str]) -> QuerySet[C
         qs.select_related("owner", "channel")
         .prefetch_related("tags")
         .defer("search_text", "remarks")
+        .order_by(*order)
+    )
+
+
+def lead_filters_from(filters: Mapping[str, str], *, user: AnyUser) -> LeadFilters:
+    """The lead list's query-string filters as ``LeadFilters`` ("owner=me" is the user,
+    "owner=none" the unassigned leads)."""
+    owner = filters.get("owner", "")
+    owner_id = user.pk if owner == "me" and isinstance(user, User) else _int(owner)
+    return LeadFilters(
+        q=filters.get("q", ""),
+        status=filters.get("status", ""),
+        intent=filters.get("intent", ""),
+        owner_id=owner_id,
+        unassigned=owner == lead_selectors.UNASSIGNED,
+        channel_id=_int(filters.get("channel")),
+        source=filters.get("source", ""),
+        province=filters.get("province", ""),
+        city=filters.get("city", ""),
+        sort=filters.get("sort", lead_selectors.DEFAULT_SORT),
+    )
+
+
+def export_leads(*, user: AnyUser, filters: Mapping[str, str]) -> QuerySet[Lead]:
+    """Exactly the leads the user's filtered lead list shows, limited to rows the user may
+    export (none without the export permission)."""
+    parsed = lead_filters_from(filters, user=user)
+    qs = lead_filter(leads_actionable_by(user, "export"), parsed)
+    order = lead_selectors.SORTS.get(parsed.sort, lead_selectors.SORTS[lead_selectors.DEFAULT_SORT])
+    return (
+        qs.select_related("owner", "team", "channel")
+        .defer("name_pinyin", "name_initials")
         .order_by(*order)
     )
 

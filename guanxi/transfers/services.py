@@ -4,7 +4,8 @@ Imports stream the uploaded file in batches of ``BATCH_SIZE`` rows. Each batch c
 one transaction together with the job's counters and the batch's reported issues, so a
 job that stops half-way resumes after the last committed batch, and re-running a finished
 job does nothing. New customers are written with bulk inserts (plus their audit entries);
-updates and contacts go through the customers app's services one row at a time.
+updates and contacts go through the customers app's services one row at a time, and leads
+through the sales app's services (validation, routing and audit trail as everywhere else).
 """
 
 import csv
@@ -57,6 +58,15 @@ from guanxi.customers.services import (
     customer_prepare,
     customer_update,
 )
+from guanxi.sales.access import leads_actionable_by
+from guanxi.sales.models import Lead
+from guanxi.sales.services import (
+    LEAD_FIELDS,
+    lead_create,
+    lead_prepare,
+    lead_update,
+    leads_notify_assigned,
+)
 from guanxi.transfers import readers
 from guanxi.transfers.fields import (
     choice_aliases,
@@ -69,6 +79,7 @@ from guanxi.transfers.models import ExportJob, Format, ImportIssue, ImportJob, K
 from guanxi.transfers.selectors import (
     export_contact_links,
     export_customers,
+    export_leads,
     import_last_mapping,
 )
 from guanxi.users.models import User
@@ -79,6 +90,19 @@ BATCH_SIZE = 500
 EXPORT_INLINE_MAX = 2000
 IMPORT_PERM = "customers.import_customer"
 EXPORT_PERM = "customers.export_customer"
+# The permission each kind of import and export needs (leads: whoever may capture leads
+# may import them; exporting needs the leads' own export permission).
+IMPORT_PERMS: dict[str, str] = {
+    Kind.CUSTOMERS: IMPORT_PERM,
+    Kind.CONTACTS: IMPORT_PERM,
+    Kind.LEADS: "sales.add_lead",
+}
+EXPORT_PERMS: dict[str, str] = {
+    Kind.CUSTOMERS: EXPORT_PERM,
+    Kind.CONTACTS: EXPORT_PERM,
+    Kind.LEADS: "sales.export_lead",
+}
+ASSIGN_LEAD_PERM = "sales.assign_lead"
 _CUSTOMER_EXCLUDE = [
     "search_text",
     "name_pinyin",
@@ -89,6 +113,21 @@ _CUSTOMER_EXCLUDE = [
     "merged_into",
     "deleted_by",
 ]
+
+
+def import_perm(kind: str) -> str:
+    """The permission an import of ``kind`` needs (an unknown kind: the customers' one)."""
+    return IMPORT_PERMS.get(kind, IMPORT_PERM)
+
+
+def export_perm(kind: str) -> str:
+    """The permission an export of ``kind`` needs (an unknown kind: the customers' one)."""
+    return EXPORT_PERMS.get(kind, EXPORT_PERM)
+
+
+def importable_kinds(user: User) -> list[str]:
+    """The kinds of record ``user`` may import, in menu order."""
+    return [kind for kind in Kind.values if user.has_perm(import_perm(kind))]
 
 
 def _raw(stream: Any) -> IO[bytes]:
@@ -104,7 +143,7 @@ def _raw(stream: Any) -> IO[bytes]:
 def import_job_create(*, actor: User, kind: str, upload: UploadedFile) -> ImportJob:
     """Store an uploaded file as a new import of ``kind`` after checking that it can be
     read: type, size, text encoding, a header row. The column mapping is pre-filled."""
-    if not actor.has_perm(IMPORT_PERM):
+    if not actor.has_perm(import_perm(kind)):
         raise PermissionDenied
     if kind not in Kind.values:
         raise ValidationError({"kind": _("Choose customers or contacts.")})
@@ -165,7 +204,7 @@ def import_job_configure(
     all_or_nothing: bool,
 ) -> ImportJob:
     """Save the column mapping and options of a job that has not started yet."""
-    if job.user_id != actor.pk or not actor.has_perm(IMPORT_PERM):
+    if job.user_id != actor.pk or not actor.has_perm(import_perm(job.kind)):
         raise PermissionDenied
     if job.status != Status.PENDING:
         raise ValidationError(_("This import has already started."))
@@ -181,7 +220,10 @@ def import_job_configure(
             _("Each field can be chosen for one column only: %(fields)s.")
             % {"fields": ", ".join(labels[d] for d in doubled)}
         )
-    if "name" not in chosen:
+    if job.kind == Kind.LEADS:
+        if not {"name", "company"} & set(chosen):
+            errors.append(_("Choose the column that holds the name or the company."))
+    elif "name" not in chosen:
         errors.append(_("Choose the column that holds the name."))
     if job.kind == Kind.CONTACTS and not {"customer_name", "customer_uscc"} & set(chosen):
         errors.append(
@@ -203,11 +245,16 @@ def import_job_configure(
 
 def import_job_start(*, actor: User, job: ImportJob) -> ImportJob:
     """Queue the import (after commit). Starting a started job changes nothing."""
-    if job.user_id != actor.pk or not actor.has_perm(IMPORT_PERM):
+    if job.user_id != actor.pk or not actor.has_perm(import_perm(job.kind)):
         raise PermissionDenied
     if job.status != Status.PENDING:
         return job
-    if "name" not in job.mapping:
+    if job.kind == Kind.LEADS:
+        if not {"name", "company"} & set(job.mapping):
+            raise ValidationError(
+                {"mapping": _("Choose the column that holds the name or the company.")}
+            )
+    elif "name" not in job.mapping:
         raise ValidationError({"mapping": _("Choose the column that holds the name.")})
     job.status = Status.RUNNING
     job.message = ""
@@ -485,6 +532,7 @@ class _Importer:
         self.channels: dict[str, Channel | None] = {}
         self.tags: dict[str, Tag] = {}
         self.source = _("Imported from %(file)s") % {"file": job.original_name}
+        self.may_assign = job.kind == Kind.LEADS and self.actor.has_perm(ASSIGN_LEAD_PERM)
 
     # values ---------------------------------------------------------------------
     def _fields(self, values: list[str]) -> dict[str, str]:
@@ -1027,9 +1075,156 @@ class _Importer:
                 for fname, items in messages.items():
                     r.issues.extend((fname if fname != "__all__" else "", m) for m in items)
 
-    # both -----------------------------------------------------------------------
+    # leads ----------------------------------------------------------------------
+    def lead_row(self, row: int, values: list[str], data: dict[str, str]) -> RowResult:
+        result = RowResult(row=row, values=values)
+        fields: dict[str, Any] = {}
+        for key in _LEAD_TEXT:
+            if data.get(key):
+                fields[key] = data[key]
+        if data.get("intent"):
+            intent = self._choice(result, "intent", data["intent"])
+            if intent is not None:
+                fields["intent"] = intent
+        if data.get("owner"):
+            owner = self._owner(result, data["owner"])
+            if owner is not None:
+                # Naming someone else as owner is an assignment: the same right as on the
+                # lead list. Without it, leave the column empty and the rules route.
+                if owner.pk != self.actor.pk and not self.may_assign:
+                    result.issues.append(
+                        (
+                            "owner",
+                            _(
+                                "You may not give leads to someone else: leave the owner "
+                                "empty or put your own username."
+                            ),
+                        )
+                    )
+                fields["owner"] = owner
+        if data.get("channel"):
+            channel = self._channel(result, data["channel"])
+            if channel is not None:
+                fields["channel"] = channel
+        result.given = sorted(fields)
+        result.fields = fields
+        result.match_keys = _lead_keys(self._lead_checked(result, fields))
+        return result
+
+    def _lead_checked(self, result: RowResult, fields: dict[str, Any]) -> Lead:
+        """Validate like ``lead_create`` (normalise, then full_clean) and report every
+        problem of the row, not only the first."""
+        lead = Lead(**fields)
+        if lead.owner is not None:
+            lead.team_id = lead.owner.team_id  # what lead_prepare would look up
+        reported = {f for f, _m in result.issues}
+        found: dict[str, list[str]] = {}
+        try:
+            lead_prepare(lead)
+        except ValidationError as exc:
+            found.update(_messages(exc))
+        try:
+            # Owner and channel were looked up above; the service checks them again.
+            lead.full_clean(
+                exclude=["name_pinyin", "name_initials", "owner", "team", "channel"],
+                validate_unique=False,
+                validate_constraints=False,
+            )
+        except ValidationError as exc:
+            for key, messages in _messages(exc).items():
+                found.setdefault(key, messages)
+        for key, messages in found.items():
+            if key not in reported:
+                result.issues.extend((key if key != "__all__" else "", m) for m in messages)
+        return lead
+
+    def lead_batch(self, results: list[RowResult]) -> None:
+        """Decide create / update / skip for each valid row, then write (unless dry run)."""
+        mode = self.job.duplicate_mode
+        valid = [r for r in results if r.ok]
+        index = _lead_index(valid) if mode != ImportJob.DuplicateMode.CREATE else {}
+        pending: dict[tuple[str, ...], int] = {}
+        labels = {"mobile": _("mobile"), "email": _("e-mail")}
+        for r in results:
+            if not r.ok:
+                r.action = "error"
+                continue
+            r.action = "create"
+            if mode == ImportJob.DuplicateMode.CREATE:
+                continue
+            earlier = next((pending[k] for k in r.match_keys if k in pending), None)
+            matched = next((k for k in r.match_keys if k in index), None)
+            if earlier is not None:
+                r.action = "skip"
+                r.note = _("Same lead as row %(row)d of this file.") % {"row": earlier}
+            elif matched is not None:
+                r.target_id = index[matched]
+                r.action = "skip" if mode == ImportJob.DuplicateMode.SKIP else "update"
+                r.note = _("An open lead with the same %(what)s already exists.") % {
+                    "what": labels[matched[0]]
+                }
+            if r.action == "create":
+                for key in r.match_keys:
+                    pending.setdefault(key, r.row)
+        updates = [cast(int, r.target_id) for r in results if r.action == "update"]
+        if updates:
+            editable = set(
+                leads_actionable_by(self.actor, "edit")
+                .filter(pk__in=updates)
+                .values_list("pk", flat=True)
+            )
+            for r in results:
+                if r.action == "update" and r.target_id not in editable:
+                    r.action = "error"
+                    r.issues.append(
+                        ("", _("This row matches an existing lead you may not change."))
+                    )
+        if self.dry_run:
+            return
+        created: list[Lead] = []
+        for r in results:
+            if r.action in {"create", "update"}:
+                self._lead_write(r, created)
+        leads_notify_assigned(self.actor, created)  # one notice per owner, not per row
+
+    def _lead_write(self, r: RowResult, created: list[Lead]) -> None:
+        """Create or update one lead through the sales services; a refusal becomes the
+        row's error and the rest of the batch goes on."""
+        try:
+            with transaction.atomic():
+                if r.action == "create":
+                    created.append(
+                        lead_create(
+                            actor=self.actor,
+                            data=r.fields,
+                            source=Lead.Source.IMPORT,
+                            route=True,
+                            notify=False,
+                        )
+                    )
+                else:
+                    target = Lead.objects.select_related("owner", "team", "channel").get(
+                        pk=cast(int, r.target_id)
+                    )
+                    data = {k: v for k, v in r.fields.items() if k in LEAD_FIELDS}
+                    lead_update(actor=self.actor, lead=target, data=data)
+        except (ValidationError, DatabaseError) as exc:
+            r.action = "error"
+            messages = _messages(exc) if isinstance(exc, ValidationError) else {"": [str(exc)]}
+            for key, items in messages.items():
+                r.issues.extend((key if key != "__all__" else "", m) for m in items)
+
+    # all kinds ------------------------------------------------------------------
     def process(self, batch: list[tuple[int, list[str]]]) -> list[RowResult]:
-        if self.job.kind == Kind.CUSTOMERS:
+        if self.job.kind == Kind.LEADS:
+            datas = [self._fields(values) for _row, values in batch]
+            self.prefetch(datas)
+            results = [
+                self.lead_row(row, values, data)
+                for (row, values), data in zip(batch, datas, strict=True)
+            ]
+            self.lead_batch(results)
+        elif self.job.kind == Kind.CUSTOMERS:
             datas = [self._fields(values) for _row, values in batch]
             self.prefetch(datas)
             results = [
@@ -1105,6 +1300,53 @@ def _customer_index(rows: list[RowResult]) -> dict[tuple[str, ...], int]:
         candidates.extend(("phone", p) for p in (phone, mobile) if p and len(p) >= 7)
         for key in candidates:
             index.setdefault(key, pk)
+    return index
+
+
+_LEAD_TEXT = (
+    "name",
+    "company",
+    "title",
+    "mobile",
+    "phone",
+    "email",
+    "wechat",
+    "province",
+    "city",
+    "campaign",
+    "notes",
+)
+
+
+def _lead_keys(lead: Lead) -> list[tuple[str, ...]]:
+    """Duplicate keys of a prepared lead: its normalised mobile, then its e-mail."""
+    keys: list[tuple[str, ...]] = []
+    if lead.mobile_normalized:
+        keys.append(("mobile", lead.mobile_normalized))
+    if lead.email:
+        keys.append(("email", lead.email.lower()))
+    return keys
+
+
+def _lead_index(rows: list[RowResult]) -> dict[tuple[str, ...], int]:
+    """Existing open leads sharing a mobile or e-mail with any row: key → lead id (the
+    oldest first). All open leads, not only visible ones, as for customers: a lead that
+    someone else works is still a duplicate."""
+    mobiles = {k[1] for r in rows for k in r.match_keys if k[0] == "mobile"}
+    emails = {k[1] for r in rows for k in r.match_keys if k[0] == "email"}
+    if not (mobiles or emails):
+        return {}
+    index: dict[tuple[str, ...], int] = {}
+    for pk, mobile, email in (
+        Lead.objects.filter(deleted_at__isnull=True, status__in=Lead.OPEN_STATUSES)
+        .filter(Q(mobile_normalized__in=mobiles) | Q(email__in=emails))
+        .order_by("id")
+        .values_list("pk", "mobile_normalized", "email")
+    ):
+        if mobile:
+            index.setdefault(("mobile", mobile), pk)
+        if email:
+            index.setdefault(("email", email.lower()), pk)
     return index
 
 
@@ -1515,6 +1757,56 @@ def _contact_values(link: ContactLink) -> list[Any]:
     ]
 
 
+def _lead_columns() -> list[str]:
+    labels = {f.key: str(f.label) for f in fields_for(Kind.LEADS)}
+    keys = [
+        "name",
+        "company",
+        "title",
+        "mobile",
+        "phone",
+        "email",
+        "wechat",
+        "province",
+        "city",
+        "channel",
+        "campaign",
+        "intent",
+        "owner",
+        "notes",
+    ]
+    return [
+        *(labels[k] for k in keys),
+        _("Status"),
+        _("Captured through"),
+        _("Team"),
+        _("Created"),
+    ]
+
+
+def _lead_values(lead: Lead) -> list[Any]:
+    return [
+        lead.name,
+        lead.company,
+        lead.title,
+        lead.mobile,
+        lead.phone,
+        lead.email,
+        lead.wechat,
+        lead.province,
+        lead.city,
+        lead.channel.name if lead.channel else "",
+        lead.campaign,
+        lead.intent,
+        lead.owner.username if lead.owner else "",
+        lead.notes,
+        lead.get_status_display(),
+        lead.get_source_display(),
+        lead.team.name if lead.team else "",
+        timezone.localtime(lead.created_at).strftime("%Y-%m-%d %H:%M"),
+    ]
+
+
 class _Writer:
     """CSV (UTF-8 with BOM, for Excel), XLSX (write-only) or vCard 3.0, into ``tmp``."""
 
@@ -1571,7 +1863,7 @@ class _Writer:
 
 def export_job_create(*, actor: User, kind: str, fmt: str, filters: dict[str, str]) -> ExportJob:
     """Record an export of the user's current filtered list (rows counted now)."""
-    if not actor.has_perm(EXPORT_PERM):
+    if not actor.has_perm(export_perm(kind)):
         raise PermissionDenied
     if kind not in Kind.values or fmt not in Format.values:
         raise ValidationError(_("Unknown export type."))
@@ -1579,6 +1871,8 @@ def export_job_create(*, actor: User, kind: str, fmt: str, filters: dict[str, st
         raise ValidationError(_("Only contacts can be exported as vCard."))
     if kind == Kind.CUSTOMERS:
         total = export_customers(user=actor, filters=filters).count()
+    elif kind == Kind.LEADS:
+        total = export_leads(user=actor, filters=filters).count()
     else:
         total = export_contact_links(user=actor, filters=filters).count()
     return ExportJob.objects.create(user=actor, kind=kind, format=fmt, filters=filters, total=total)
@@ -1610,6 +1904,14 @@ def export_job_run(*, job_id: int) -> ExportJob:
                 qs = export_customers(user=job.user, filters=job.filters)
                 for customer in qs.iterator(chunk_size=1000):
                     writer.row(_customer_values(customer))
+                    count += 1
+                    if count % 5000 == 0:
+                        ExportJob.objects.filter(pk=job.pk).update(row_count=count)
+            elif job.kind == Kind.LEADS:
+                writer.row(_lead_columns())
+                leads = export_leads(user=job.user, filters=job.filters)
+                for lead in leads.iterator(chunk_size=1000):
+                    writer.row(_lead_values(lead))
                     count += 1
                     if count % 5000 == 0:
                         ExportJob.objects.filter(pk=job.pk).update(row_count=count)

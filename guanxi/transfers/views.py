@@ -40,12 +40,17 @@ def job_index(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def import_new(request: HttpRequest) -> HttpResponse:
-    user = _require(request, services.IMPORT_PERM)
-    kind = request.GET.get("kind", Kind.CUSTOMERS)
+    user = _user(request)
+    # The kind menu offers only what the user may import (leads: whoever may add leads).
+    kinds = services.importable_kinds(user)
+    if not kinds:
+        raise PermissionDenied
+    kind = request.GET.get("kind", kinds[0])
     form = ImportUploadForm(
         request.POST or None,
         request.FILES or None,
-        initial={"kind": kind if kind in Kind.values else Kind.CUSTOMERS},
+        kinds=kinds,
+        initial={"kind": kind if kind in kinds else kinds[0]},
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -62,8 +67,10 @@ def import_new(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def import_mapping(request: HttpRequest, pk: int) -> HttpResponse:
-    user = _require(request, services.IMPORT_PERM)
+    user = _user(request)
     job = selectors.import_job_get(user=user, job_id=pk)
+    if not user.has_perm(services.import_perm(job.kind)):
+        raise PermissionDenied
     if job.status != Status.PENDING:
         return redirect("transfers:import-detail", pk=job.pk)
     form = ImportMappingForm(job, request.POST or None)
@@ -151,14 +158,13 @@ def _download(job: ExportJob) -> FileResponse:
 def export(request: HttpRequest) -> HttpResponseBase:
     """Export the list the user is looking at (its query string); small lists download
     at once, large ones continue in the background."""
-    user = _require(request, services.EXPORT_PERM)
     # "records" rather than "kind": the list's own filters include kind=company/person.
     kind = request.GET.get("records", Kind.CUSTOMERS)
+    user = _require(request, services.export_perm(kind))
     fmt = request.GET.get("format", Format.CSV)
+    filters = selectors.export_filters_clean(request.GET, kind=kind)
     try:
-        job = services.export_job_create(
-            actor=user, kind=kind, fmt=fmt, filters=selectors.export_filters_clean(request.GET)
-        )
+        job = services.export_job_create(actor=user, kind=kind, fmt=fmt, filters=filters)
     except ValidationError as exc:
         return HttpResponse(" ".join(exc.messages), status=400, content_type="text/plain")
     job = services.export_job_start(job=job)

@@ -88,10 +88,19 @@ def test_running_job_progress_polls_every_second(client, users):
     assert 'hx-trigger="every 1s"' in body and "width: 40%" in body
 
 
-def test_rep_without_import_permission_gets_403(client, users):
-    client.force_login(users["rep1"])
+def test_user_without_any_import_permission_gets_403(client, users):
+    # a service agent may import neither customers, contacts nor leads
+    client.force_login(users["agent1"])
     assert client.get(reverse("transfers:import-new")).status_code == 403
     assert upload(client, "a.csv", b"name\nx\n").status_code == 403
+
+
+def test_rep_may_not_import_customers(client, users):
+    # a rep may import leads only: customers are not offered, and the service refuses them
+    client.force_login(users["rep1"])
+    assert 'value="customers"' not in client.get(reverse("transfers:import-new")).content.decode()
+    assert upload(client, "a.csv", b"name\nx\n").status_code == 400
+    assert not ImportJob.objects.exists()
 
 
 @pytest.mark.parametrize(
