@@ -207,4 +207,5 @@ def _on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 
 api.add_router("/", "guanxi.users.api.router")
 api.add_router("/", "guanxi.customers.api.router")
+api.add_router("/", "guanxi.sales.api.router")
 api.add_router("/", "guanxi.core.api.router")

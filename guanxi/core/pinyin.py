@@ -5,6 +5,10 @@ from typing import Any
 
 from pypinyin import Style, lazy_pinyin
 
+# The ``name_pinyin`` columns hold this much: a syllable is up to six letters, so a long
+# Chinese name is cut (prefix search on the pinyin still finds it).
+PINYIN_MAX_LENGTH = 600
+
 
 def _split(chars: str) -> Any:
     return list(chars)
@@ -27,4 +31,4 @@ def pinyin_keys(text: str) -> tuple[str, str]:
             continue
         full_parts.append(part)
         initials.append(part[0])
-    return "".join(full_parts), "".join(initials)
+    return "".join(full_parts)[:PINYIN_MAX_LENGTH], "".join(initials)

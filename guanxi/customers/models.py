@@ -252,7 +252,7 @@ class Contact(TimeStampedModel):
     """A person. A contact may be linked to several customers (``ContactLink``)."""
 
     name = models.CharField(_("name"), max_length=100)
-    name_pinyin = models.CharField(max_length=300, blank=True, editable=False)
+    name_pinyin = models.CharField(max_length=600, blank=True, editable=False)
     name_initials = models.CharField(max_length=100, blank=True, editable=False, db_index=True)
     gender = models.CharField(
         _("gender"), max_length=10, choices=Customer.Gender.choices, blank=True

@@ -30,7 +30,7 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 
 from guanxi.activities.models import AuditEntry
-from guanxi.core.pinyin import pinyin_keys
+from guanxi.core.pinyin import PINYIN_MAX_LENGTH, pinyin_keys
 from guanxi.core.validators import normalize_phone, uscc_check_character
 from guanxi.customers.models import Address, Contact, ContactLink, Customer
 from guanxi.customers.search import FTS_TABLE, build_search_text, compose_search_text
@@ -388,7 +388,7 @@ def fast_pinyin_keys(text: str) -> tuple[str, str]:
         f, i = _word_keys(word)
         full.append(f)
         initials.append(i)
-    return "".join(full), "".join(initials)
+    return "".join(full)[:PINYIN_MAX_LENGTH], "".join(initials)
 
 
 def search_columns(name: str, values: Sequence[str]) -> tuple[str, str, str]:

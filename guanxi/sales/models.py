@@ -48,7 +48,7 @@ class Lead(TimeStampedModel):
     OPEN_STATUSES = (Status.NEW, Status.WORKING, Status.QUALIFIED)
 
     name = models.CharField(_("name"), max_length=100)
-    name_pinyin = models.CharField(max_length=300, blank=True, editable=False)
+    name_pinyin = models.CharField(max_length=600, blank=True, editable=False)
     name_initials = models.CharField(max_length=100, blank=True, editable=False)
     company = models.CharField(_("company"), max_length=200, blank=True)
     title = models.CharField(_("job title"), max_length=100, blank=True)

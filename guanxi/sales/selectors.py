@@ -87,10 +87,13 @@ def lead_list(
     return keyset_page(qs, order=order, cursor=cursor, limit=limit)
 
 
+def lead_timeline_entries(lead: Lead) -> QuerySet[AuditEntry]:
+    """The lead's own audit entries (callers have checked access to the lead)."""
+    return AuditEntry.objects.filter(subject_type="lead", subject_id=lead.pk).select_related(
+        "actor"
+    )
+
+
 def lead_timeline(lead: Lead, *, limit: int = 100) -> list[AuditEntry]:
     """The lead's own history, newest first."""
-    return list(
-        AuditEntry.objects.filter(subject_type="lead", subject_id=lead.pk)
-        .select_related("actor")
-        .order_by("-created_at", "-id")[:limit]
-    )
+    return list(lead_timeline_entries(lead).order_by("-created_at", "-id")[:limit])

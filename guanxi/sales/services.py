@@ -66,7 +66,7 @@ def lead_prepare(lead: Lead) -> None:
     if not lead.name and not lead.company:
         raise ValidationError({"name": _("Give the person's name or the company.")})
     if not lead.name:
-        lead.name = lead.company
+        lead.name = lead.company[: Lead._meta.get_field("name").max_length]
     if not (lead.mobile or lead.phone or lead.email or lead.wechat):
         raise ValidationError(
             {

@@ -19,7 +19,7 @@ HIDDEN = {"merged", "snapshot"}
 
 
 def _model_for(subject_type: str) -> type[models.Model] | None:
-    for app_label in ("customers", "users", "activities"):
+    for app_label in ("customers", "users", "activities", "sales"):
         try:
             return apps.get_model(app_label, subject_type)
         except LookupError:

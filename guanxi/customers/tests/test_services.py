@@ -486,3 +486,18 @@ def test_a_mention_does_not_notify_a_colleague_who_cannot_see_the_customer(
     # then only the manager, who can see it, is told (the notice names the customer)
     assert users["manager"].notifications.filter(kind="mention").count() == 1
     assert not users["rep2"].notifications.exists()
+
+
+def test_the_longest_chinese_names_fit_their_pinyin_columns(users):
+    # a 200-character company name and a 100-character contact name of six-letter syllables
+    customer = services.customer_create(
+        actor=users["rep1"], data={"name": "庄" * 200, "kind": "company"}
+    )
+    contact = services.contact_create(
+        actor=users["rep1"], customer=customer, data={"name": "双" * 100}
+    )
+    customer.refresh_from_db()
+    contact.refresh_from_db()
+    assert customer.name_pinyin.startswith("zhuang") and len(customer.name_pinyin) == 600
+    assert contact.name_pinyin.startswith("shuang") and len(contact.name_pinyin) == 600
+    assert customer.name_initials == "z" * 200

@@ -310,3 +310,20 @@ def test_a_refused_capture_records_no_event(users):
     with pytest.raises(ValidationError):
         services.lead_create(actor=users["rep1"], data=_lead_data(mobile="1"))
     assert not DomainEvent.objects.exists()
+
+
+def test_a_very_long_chinese_name_fits_its_pinyin_column(users):
+    # six letters a syllable: 100 characters of 庄 would be 600 letters of "zhuang"
+    lead = services.lead_create(
+        actor=users["rep1"], data=_lead_data(name="庄" * 100, owner=users["rep1"])
+    )
+    lead.refresh_from_db()
+    assert len(lead.name_pinyin) <= Lead._meta.get_field("name_pinyin").max_length
+    assert lead.name_pinyin.startswith("zhuangzhuang")
+
+
+def test_a_company_too_long_for_a_name_is_cut_for_the_name_only(users):
+    company = "苏州" + "恒" * 150 + "有限公司"
+    lead = services.lead_create(actor=users["rep1"], data=_lead_data(name="", company=company))
+    assert lead.company == company
+    assert lead.name == company[:100]

@@ -1,0 +1,237 @@
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from guanxi.core.validators import normalize_cn_mobile, validate_phone
+from guanxi.customers.forms import RegionFieldsMixin
+from guanxi.customers.models import Channel
+from guanxi.sales.models import Intent, Lead
+from guanxi.sales.selectors import DEFAULT_SORT, OPEN, SORTS, UNASSIGNED, LeadFilters
+from guanxi.users.models import User
+
+UNASSIGNED_LABEL = _("Unassigned (route by rules)")
+
+
+def _active_users():
+    return User.objects.filter(is_active=True).order_by("username")
+
+
+class LeadForm(RegionFieldsMixin, forms.ModelForm):
+    """Create and edit a lead. Who may be chosen as owner depends on the actor: anyone for
+    those who may assign leads, else only themselves; empty lets the assignment rules
+    decide (on create) or puts the lead back in the pool (on edit)."""
+
+    class Meta:
+        model = Lead
+        fields = [
+            "name",
+            "company",
+            "title",
+            "mobile",
+            "phone",
+            "email",
+            "wechat",
+            "province",
+            "city",
+            "channel",
+            "campaign",
+            "intent",
+            "status",
+            "owner",
+            "notes",
+        ]
+        widgets = {"notes": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args: Any, user: User, can_assign: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Name or company is enough; the service says which is missing.
+        self.fields["name"].required = False
+        channel = self.fields["channel"]
+        assert isinstance(channel, forms.ModelChoiceField)
+        channel.queryset = Channel.objects.filter(is_active=True)
+        owner = self.fields["owner"]
+        assert isinstance(owner, forms.ModelChoiceField)
+        owner.required = False
+        if self.instance.pk:
+            owner.empty_label = str(_("Nobody (in the pool)"))
+            # An inactive owner stays choosable, so that saving other changes keeps them.
+            owner.queryset = User.objects.filter(
+                Q(is_active=True) | Q(pk=self.instance.owner_id)
+            ).order_by("username")
+            if not can_assign:
+                del self.fields["owner"]  # a change of owner is an assignment
+        else:
+            owner.empty_label = str(UNASSIGNED_LABEL)
+            owner.queryset = _active_users() if can_assign else User.objects.filter(pk=user.pk)
+        status = self.fields["status"]
+        assert isinstance(status, forms.ChoiceField)
+        if self.instance.pk:
+            status.choices = [(s.value, s.label) for s in Lead.OPEN_STATUSES]
+        else:
+            del self.fields["status"]
+        self.setup_regions()
+
+    def clean_mobile(self) -> str:
+        value = self.cleaned_data.get("mobile", "")
+        return normalize_cn_mobile(value) if value else ""
+
+    def clean_phone(self) -> str:
+        value = self.cleaned_data.get("phone", "")
+        validate_phone(value)
+        return value
+
+    def service_data(self) -> dict[str, Any]:
+        return dict(self.cleaned_data)
+
+
+class LeadFilterForm(forms.Form):
+    """The list filters, read from the query string. Bad values are errors, not 500s."""
+
+    q = forms.CharField(label=_("Search"), required=False, max_length=100)
+    status = forms.ChoiceField(
+        label=_("Status"),
+        required=False,
+        choices=[("", _("All")), (OPEN, _("Open")), *Lead.Status.choices],
+    )
+    intent = forms.ChoiceField(
+        label=_("Intent level"), required=False, choices=[("", _("All")), *Intent.choices]
+    )
+    owner = forms.CharField(label=_("Owner"), required=False)
+    channel = forms.ModelChoiceField(
+        label=_("Source channel"),
+        queryset=Channel.objects.all(),
+        required=False,
+        empty_label=_("All"),
+    )
+    source = forms.ChoiceField(
+        label=_("Captured through"),
+        required=False,
+        choices=[("", _("All")), *Lead.Source.choices],
+    )
+    province = forms.CharField(label=_("Province"), required=False, max_length=32)
+    city = forms.CharField(label=_("City"), required=False, max_length=32)
+    sort = forms.ChoiceField(
+        label=_("Sort"),
+        required=False,
+        choices=[
+            ("-updated_at", _("Recently updated")),
+            ("updated_at", _("Least recently updated")),
+            ("-created_at", _("Newest")),
+            ("created_at", _("Oldest")),
+            ("name", _("Name A→Z")),
+        ],
+    )
+
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_owner(self) -> int | str | None:
+        value = self.cleaned_data.get("owner") or ""
+        if not value:
+            return None
+        if value == "me":
+            return self.user.pk
+        if value == UNASSIGNED:
+            return UNASSIGNED
+        if not (value.isascii() and value.isdigit() and len(value) <= 18):
+            raise ValidationError(_("Choose an owner from the list."))
+        return int(value)
+
+    def to_filters(self) -> LeadFilters:
+        d = self.cleaned_data
+        owner = d.get("owner")
+        sort = d.get("sort") or DEFAULT_SORT
+        return LeadFilters(
+            q=d.get("q", ""),
+            status=d.get("status", ""),
+            intent=d.get("intent", ""),
+            owner_id=owner if isinstance(owner, int) else None,
+            unassigned=owner == UNASSIGNED,
+            channel_id=d["channel"].pk if d.get("channel") else None,
+            source=d.get("source", ""),
+            province=d.get("province", ""),
+            city=d.get("city", ""),
+            sort=sort if sort in SORTS else DEFAULT_SORT,
+        )
+
+
+class AssignForm(forms.Form):
+    owner = forms.ModelChoiceField(
+        label=_("New owner"),
+        queryset=User.objects.none(),
+        required=False,
+        empty_label=_("Nobody (back to the pool)"),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        owner = self.fields["owner"]
+        assert isinstance(owner, forms.ModelChoiceField)
+        owner.queryset = _active_users()
+
+
+class DisqualifyForm(forms.Form):
+    reason = forms.ChoiceField(
+        label=_("Reason"), choices=[("", "—"), *Lead.Reason.choices], required=True
+    )
+    note = forms.CharField(
+        label=_("Note"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class ConvertForm(forms.Form):
+    NEW, EXISTING = "new", "existing"
+    mode = forms.ChoiceField(
+        label=_("Convert to"),
+        choices=[(NEW, _("A new customer")), (EXISTING, _("An existing customer"))],
+        initial=NEW,
+        widget=forms.RadioSelect,
+    )
+    customer = forms.IntegerField(
+        label=_("Customer number"), required=False, min_value=1, max_value=2**53
+    )
+    allow_duplicates = forms.BooleanField(
+        label=_("Create anyway: this is not a duplicate"), required=False
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("mode") == self.EXISTING and not data.get("customer"):
+            self.add_error("customer", _("Choose the customer to link the lead to."))
+        return data
+
+
+class BulkActionForm(forms.Form):
+    ACTIONS = [("assign", _("Assign owner")), ("delete", _("Delete"))]
+    action = forms.ChoiceField(label=_("Action"), choices=ACTIONS)
+    ids = forms.CharField(widget=forms.MultipleHiddenInput, required=False)
+    owner = forms.ModelChoiceField(
+        label=_("New owner"), required=False, queryset=User.objects.none(), empty_label="—"
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        owner = self.fields["owner"]
+        assert isinstance(owner, forms.ModelChoiceField)
+        owner.queryset = _active_users()
+        self.selected_ids: list[int] = []
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        raw = self.data.getlist("ids") if hasattr(self.data, "getlist") else []
+        try:
+            self.selected_ids = [int(v) for v in raw][:5000]
+        except ValueError:
+            self.selected_ids = [-1]
+        if any(not 0 < pk < 2**63 for pk in self.selected_ids):
+            self.selected_ids = []
+            raise ValidationError(_("The selection is invalid; reload the page."))
+        if not self.selected_ids:
+            raise ValidationError(_("Select at least one lead."))
+        if data.get("action") == "assign" and not data.get("owner"):
+            self.add_error("owner", _("Choose the new owner."))
+        return data

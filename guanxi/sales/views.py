@@ -1,0 +1,412 @@
+"""Lead pages. Each view parses input, checks access through access.py, calls a service or
+selector and renders; htmx requests get the page's fragment."""
+
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.forms import BaseForm
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_POST
+
+from guanxi.core.http import HtmxHttpRequest
+from guanxi.core.pagination import InvalidCursor
+from guanxi.customers.access import customers_visible_to
+from guanxi.customers.models import Customer
+from guanxi.customers.search import search_ranked
+from guanxi.sales import access, services
+from guanxi.sales.forms import (
+    AssignForm,
+    BulkActionForm,
+    ConvertForm,
+    DisqualifyForm,
+    LeadFilterForm,
+    LeadForm,
+)
+from guanxi.sales.models import Lead
+from guanxi.sales.selectors import lead_list, lead_timeline
+from guanxi.users.models import User
+
+PAGE_SIZE = 50
+FILTER_KEYS = ["q", "status", "intent", "owner", "channel", "source", "province", "city", "sort"]
+
+
+def _user(request: HttpRequest) -> User:
+    user = request.user
+    assert isinstance(user, User)
+    return user
+
+
+def _apply_errors(form: BaseForm, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc)
+
+
+def _still_visible(user: User, lead: Lead) -> bool:
+    """After an assignment the actor may have handed the lead out of their own reach."""
+    return access.leads_visible_to(user).filter(pk=lead.pk).exists()
+
+
+def _to_lead_or_index(user: User, lead: Lead) -> HttpResponse:
+    if _still_visible(user, lead):
+        return redirect("sales:lead-detail", lead.pk)
+    return redirect("sales:lead-index")
+
+
+def _redirect_back(request: HttpRequest, back: str) -> HttpResponse:
+    """Redirect to ``back`` if it is a page of this site, else to the lead list."""
+    if back and url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return redirect(back)
+    return redirect("sales:lead-index")
+
+
+# --- list -----------------------------------------------------------------------------
+
+
+def lead_index(request: HtmxHttpRequest) -> HttpResponse:
+    user = _user(request)
+    form = LeadFilterForm(request.GET, user=user)
+    error = ""
+    if not form.is_valid():
+        error = _("Some filters are invalid; they were ignored.")
+        form = LeadFilterForm({}, user=user)
+        form.is_valid()
+    filters = form.to_filters()
+    try:
+        page = lead_list(
+            user=user, filters=filters, cursor=request.GET.get("cursor"), limit=PAGE_SIZE
+        )
+    except InvalidCursor:
+        error = _("That page link has expired; showing the first page.")
+        page = lead_list(user=user, filters=filters, limit=PAGE_SIZE)
+    query = {k: request.GET[k] for k in FILTER_KEYS if request.GET.get(k)}
+    can_assign = user.has_perm("sales.assign_lead")
+    can_delete = user.has_perm("sales.delete_lead")
+    context = {
+        "form": form,
+        "page": page,
+        "error": error,
+        "query": urlencode(query),
+        "next_url": "?" + urlencode({**query, "cursor": page.next_cursor})
+        if page.next_cursor
+        else "",
+        "bulk_form": BulkActionForm() if can_assign or can_delete else None,
+        "can_assign": can_assign,
+        "can_delete": can_delete,
+    }
+    template = "sales/lead_index.html"
+    if request.htmx and request.GET.get("cursor"):
+        return render(request, template + "#rows", context)
+    if request.htmx and request.htmx.target == "lead-results":
+        return render(request, template + "#results", context)
+    return render(request, template, context)
+
+
+@require_POST
+def lead_bulk(request: HttpRequest) -> HttpResponse:
+    """Bulk actions on the selected rows; rows outside the user's reach are skipped and said."""
+    user = _user(request)
+    form = BulkActionForm(request.POST)
+    back = request.POST.get("back", "")
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, str(error))
+        return _redirect_back(request, back)
+    action = form.cleaned_data["action"]
+    ids = form.selected_ids
+    allowed = list(
+        access.leads_actionable_by(user, action).filter(pk__in=ids).select_related("owner")
+    )
+    skipped = len(set(ids)) - len(allowed)
+    if action == "assign":
+        owner = form.cleaned_data["owner"]
+        try:
+            done = services.leads_assign(actor=user, leads=allowed, owner=owner)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+            return _redirect_back(request, back)
+        messages.success(
+            request,
+            ngettext(
+                "%(count)d lead was assigned to %(owner)s.",
+                "%(count)d leads were assigned to %(owner)s.",
+                done,
+            )
+            % {"count": done, "owner": owner},
+        )
+    else:
+        for lead in allowed:
+            services.lead_delete(actor=user, lead=lead)
+        messages.success(
+            request,
+            ngettext(
+                "%(count)d lead was moved to the trash.",
+                "%(count)d leads were moved to the trash.",
+                len(allowed),
+            )
+            % {"count": len(allowed)},
+        )
+    if skipped:
+        messages.warning(
+            request,
+            ngettext(
+                "%(count)d selected lead was skipped: you may not do that to it.",
+                "%(count)d selected leads were skipped: you may not do that to them.",
+                skipped,
+            )
+            % {"count": skipped},
+        )
+    return _redirect_back(request, back)
+
+
+# --- detail and its actions -----------------------------------------------------------
+
+
+def _detail(request: HttpRequest, user: User, lead: Lead, **forms: Any) -> HttpResponse:
+    can = access.lead_permissions(user, lead)
+    is_open = lead.is_open
+    customer_visible = (
+        lead.customer_id is not None
+        and customers_visible_to(user).filter(pk=lead.customer_id).exists()
+    )
+    context = {
+        "lead": lead,
+        "timeline": lead_timeline(lead),
+        "can_edit": can["edit"] and is_open,
+        "can_assign": can["assign"] and is_open,
+        "can_disqualify": can["edit"] and is_open,
+        "can_reopen": can["edit"] and lead.status == Lead.Status.DISQUALIFIED,
+        "can_convert": can["convert"] and is_open,
+        "can_delete": can["delete"],
+        "customer_visible": customer_visible,
+        "assign_form": forms.get("assign_form") or AssignForm(initial={"owner": lead.owner_id}),
+        "disqualify_form": forms.get("disqualify_form") or DisqualifyForm(),
+    }
+    return render(request, "sales/lead_detail.html", context)
+
+
+def lead_detail(request: HttpRequest, lead_id: int) -> HttpResponse:
+    user = _user(request)
+    return _detail(request, user, access.lead_access_by_id(user, lead_id))
+
+
+@require_POST
+def lead_assign(request: HttpRequest, lead_id: int) -> HttpResponse:
+    user = _user(request)
+    lead = access.lead_access_by_id(user, lead_id, "assign")
+    form = AssignForm(request.POST)
+    if form.is_valid():
+        owner = form.cleaned_data["owner"]
+        try:
+            done = services.leads_assign(actor=user, leads=[lead], owner=owner)
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            if done and owner is not None:
+                messages.success(
+                    request, _("The lead was assigned to %(owner)s.") % {"owner": owner}
+                )
+            elif done:
+                messages.success(request, _("The lead is back in the pool."))
+            else:
+                messages.info(request, _("Nothing changed."))
+            return _to_lead_or_index(user, lead)
+    return _detail(request, user, lead, assign_form=form)
+
+
+@require_POST
+def lead_disqualify(request: HttpRequest, lead_id: int) -> HttpResponse:
+    user = _user(request)
+    lead = access.lead_access_by_id(user, lead_id, "edit")
+    form = DisqualifyForm(request.POST)
+    if form.is_valid():
+        try:
+            services.lead_disqualify(
+                actor=user,
+                lead=lead,
+                reason=form.cleaned_data["reason"],
+                note=form.cleaned_data["note"],
+            )
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, _("The lead was disqualified."))
+            return redirect("sales:lead-detail", lead.pk)
+    return _detail(request, user, lead, disqualify_form=form)
+
+
+@require_POST
+def lead_reopen(request: HttpRequest, lead_id: int) -> HttpResponse:
+    user = _user(request)
+    lead = access.lead_access_by_id(user, lead_id, "edit")
+    try:
+        services.lead_reopen(actor=user, lead=lead)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("The lead was reopened."))
+    return redirect("sales:lead-detail", lead.pk)
+
+
+@require_POST
+def lead_delete(request: HttpRequest, lead_id: int) -> HttpResponse:
+    user = _user(request)
+    lead = access.lead_access_by_id(user, lead_id, "delete")
+    services.lead_delete(actor=user, lead=lead)
+    messages.success(request, _("“%(name)s” was moved to the trash.") % {"name": lead.name})
+    return redirect("sales:lead-index")
+
+
+@require_POST
+def lead_restore(request: HttpRequest, lead_id: int) -> HttpResponse:
+    user = _user(request)
+    lead = access.lead_access_by_id(user, lead_id, "restore", include_deleted=True)
+    services.lead_restore(actor=user, lead=lead)
+    messages.success(request, _("“%(name)s” was restored.") % {"name": lead.name})
+    return redirect("sales:lead-detail", lead.pk)
+
+
+def lead_trash(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    if not user.has_perm("sales.delete_lead"):
+        raise PermissionDenied
+    deleted = (
+        access.leads_actionable_by(user, "restore", include_deleted=True)
+        .filter(deleted_at__isnull=False)
+        .select_related("owner")
+        .order_by("-deleted_at")[:200]
+    )
+    return render(request, "sales/lead_trash.html", {"leads": deleted})
+
+
+# --- create and edit ------------------------------------------------------------------
+
+
+def lead_create(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    if not user.has_perm("sales.add_lead"):
+        raise PermissionDenied
+    # Reps capture leads for themselves; those who do not work leads (marketers) leave
+    # them to the assignment rules.
+    initial = {"owner": user.pk} if user.has_perm("sales.change_lead") else {}
+    form = LeadForm(
+        request.POST or None,
+        user=user,
+        can_assign=user.has_perm("sales.assign_lead"),
+        initial=initial,
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            lead = services.lead_create(actor=user, data=form.service_data())
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            if lead.owner is not None and lead.owner.pk != user.pk:
+                message = _("Lead “%(name)s” created and assigned to %(owner)s.") % {
+                    "name": lead.name,
+                    "owner": lead.owner,
+                }
+            else:
+                message = _("Lead “%(name)s” created.") % {"name": lead.name}
+            messages.success(request, message)
+            return _to_lead_or_index(user, lead)
+    return render(request, "sales/lead_form.html", {"form": form, "creating": True})
+
+
+def lead_edit(request: HttpRequest, lead_id: int) -> HttpResponse:
+    user = _user(request)
+    lead = access.lead_access_by_id(user, lead_id, "edit")
+    if not lead.is_open:
+        messages.error(request, _("A converted, disqualified or deleted lead cannot be edited."))
+        return redirect("sales:lead-detail", lead.pk)
+    # The form writes the new values onto its instance; the service needs the stored lead
+    # to record old → new.
+    form = LeadForm(
+        request.POST or None,
+        instance=access.lead_access_by_id(user, lead_id, "edit"),
+        user=user,
+        can_assign=access.lead_can(user, lead, "assign"),
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.lead_update(actor=user, lead=lead, data=form.service_data())
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, _("Changes saved."))
+            return _to_lead_or_index(user, lead)
+    return render(request, "sales/lead_form.html", {"form": form, "lead": lead})
+
+
+# --- conversion -----------------------------------------------------------------------
+
+
+def _visible_duplicates(
+    user: User, found: list[tuple[Customer, list[str]]]
+) -> list[tuple[Customer, list[str], bool]]:
+    """Mark which duplicates the user may open (the others show name and owner only)."""
+    visible = set(
+        customers_visible_to(user)
+        .filter(pk__in=[c.pk for c, _r in found])
+        .values_list("pk", flat=True)
+    )
+    return [(c, reasons, c.pk in visible) for c, reasons in found]
+
+
+def lead_convert(request: HtmxHttpRequest, lead_id: int) -> HttpResponse:
+    """Convert a lead to a new customer (after the duplicate check) or link it to one the
+    user may see."""
+    user = _user(request)
+    lead = access.lead_access_by_id(user, lead_id, "convert")
+    template = "sales/lead_convert.html"
+    if request.htmx and request.method == "GET" and "q" in request.GET:
+        q = request.GET.get("q", "")[:100]
+        found = (
+            list(search_ranked(customers_visible_to(user), q).select_related("owner")[:8])
+            if len(q.strip()) >= 2
+            else []
+        )
+        return render(request, template + "#search-results", {"found": found, "q": q})
+    if not lead.is_open:
+        messages.error(request, _("Only an open lead can be converted."))
+        return redirect("sales:lead-detail", lead.pk)
+    form = ConvertForm(request.POST or None)
+    duplicates: list[tuple[Customer, list[str], bool]] = []
+    if request.method == "POST" and form.is_valid():
+        customer = None
+        if form.cleaned_data["mode"] == ConvertForm.EXISTING:
+            customer = customers_visible_to(user).filter(pk=form.cleaned_data["customer"]).first()
+            if customer is None:
+                form.add_error("customer", _("Choose a customer that you may see."))
+        if not form.errors:
+            try:
+                converted = services.lead_convert(
+                    actor=user,
+                    lead=lead,
+                    customer=customer,
+                    allow_duplicates=form.cleaned_data["allow_duplicates"],
+                )
+            except services.DuplicateCustomers as exc:
+                duplicates = _visible_duplicates(user, exc.matches)
+            except ValidationError as exc:
+                _apply_errors(form, exc)
+            else:
+                messages.success(
+                    request,
+                    _("The lead was converted: customer “%(name)s”.") % {"name": converted.name},
+                )
+                if customers_visible_to(user).filter(pk=converted.pk).exists():
+                    return redirect("customers:customer-detail", converted.pk)
+                return redirect("sales:lead-detail", lead.pk)
+    return render(request, template, {"lead": lead, "form": form, "duplicates": duplicates})
