@@ -14,6 +14,13 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
+def client(client):
+    """A visitor whose browser asks for English (the messages below are checked in it)."""
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    return client
+
+
+@pytest.fixture
 def web_form(users):
     return WebForm.objects.create(
         name="官网咨询",
