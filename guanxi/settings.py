@@ -137,6 +137,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "guanxi.transfers.tasks.transfer_files_expire_task",
         "schedule": 24 * 3600.0,
     },
+    "follow-up-digest": {
+        "task": "guanxi.activities.tasks.follow_up_digest_task",
+        "schedule": 3600.0,
+    },
 }
 TRANSFER_FILES_KEEP_DAYS = int(os.environ.get("TRANSFER_FILES_KEEP_DAYS", "30"))
 
@@ -185,6 +189,9 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = True
+# Front-end files installed from npm at set-up (``make setup``), served by WhiteNoise:
+# never from a CDN. Only the directories of the files the pages use.
+STATICFILES_DIRS = [("vendor/sortablejs", BASE_DIR / "node_modules" / "sortablejs")]
 ATTACHMENT_MAX_BYTES = int(os.environ.get("ATTACHMENT_MAX_BYTES", str(20 * 1024 * 1024)))
 ATTACHMENT_ALLOWED_EXTENSIONS = env_list(
     "ATTACHMENT_ALLOWED_EXTENSIONS",

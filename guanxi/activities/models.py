@@ -26,6 +26,8 @@ class AuditEntry(models.Model):
         HANDOVER = "handover", _("handed over")
         CONVERT = "convert", _("converted")
         DISQUALIFY = "disqualify", _("disqualified")
+        FOLLOW_UP = "follow_up", _("followed up")
+        PLAN = "plan", _("planned a follow-up")
 
     customer_id = models.BigIntegerField(null=True, blank=True, db_index=True)
     subject_type = models.CharField(max_length=40)
@@ -62,6 +64,7 @@ class Notification(models.Model):
         MENTION = "mention", _("Mention")
         ASSIGNED = "assigned", _("Assigned to you")
         JOB = "job", _("Background job finished")
+        REMINDER = "reminder", _("Follow-up reminder")
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
@@ -83,3 +86,94 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.message
+
+
+class FollowUp(models.Model):
+    """A follow-up with a customer or a lead: planned (``due_at``, not done) or recorded
+    (``done_at`` with an outcome). Completing a planned one records it; the next one is a
+    new plan."""
+
+    class Method(models.TextChoices):
+        CALL = "call", _("Phone call")
+        VISIT = "visit", _("Visit")
+        WECHAT = "wechat", _("WeChat")
+        EMAIL = "email", _("E-mail")
+        MEETING = "meeting", _("Meeting")
+        OTHER = "other", _("Other")
+
+    class Outcome(models.TextChoices):
+        REACHED = "reached", _("Reached, talked")
+        INTERESTED = "interested", _("Interested, moving on")
+        APPOINTMENT = "appointment", _("Appointment made")
+        NOT_REACHED = "not_reached", _("Could not reach")
+        NOT_INTERESTED = "not_interested", _("Not interested")
+        OTHER = "other", _("Other")
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("who follows up"),
+        on_delete=models.PROTECT,
+        related_name="follow_ups",
+    )
+    customer = models.ForeignKey(
+        "customers.Customer",
+        verbose_name=_("customer"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="follow_ups",
+    )
+    lead = models.ForeignKey(
+        "sales.Lead",
+        verbose_name=_("lead"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="follow_ups",
+    )
+    method = models.CharField(_("method"), max_length=10, choices=Method.choices)
+    due_at = models.DateTimeField(_("due"), null=True, blank=True)
+    plan = models.CharField(_("purpose"), max_length=300, blank=True)
+    done_at = models.DateTimeField(_("done at"), null=True, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=16, choices=Outcome.choices, blank=True)
+    summary = models.TextField(_("what happened"), blank=True)
+    duration_minutes = models.PositiveIntegerField(_("duration (minutes)"), null=True, blank=True)
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["due_at", "id"]
+        verbose_name = _("follow-up")
+        verbose_name_plural = _("follow-ups")
+        indexes = [
+            # "My day": open plans of a person by due time.
+            models.Index(
+                fields=["owner", "due_at"],
+                name="followup_open_idx",
+                condition=models.Q(done_at__isnull=True, cancelled_at__isnull=True),
+            ),
+            models.Index(fields=["owner", "-done_at"], name="followup_done_idx"),
+            models.Index(fields=["customer", "-created_at"], name="followup_customer_idx"),
+            models.Index(fields=["lead", "-created_at"], name="followup_lead_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(customer__isnull=False) | models.Q(lead__isnull=False),
+                name="followup_has_subject",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(due_at__isnull=False) | models.Q(done_at__isnull=False),
+                name="followup_planned_or_done",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_method_display()} · {self.customer or self.lead}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.done_at is None and self.cancelled_at is None
