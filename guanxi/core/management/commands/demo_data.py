@@ -167,6 +167,7 @@ class Command(BaseCommand):
             result = self._customers(users, channels, tags, customers)
             self._notes(users)
             leads = self._leads(users)
+            self._follow_ups(users)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data loaded: {len(users)} users, {result.customers:,} customers, "
@@ -233,6 +234,58 @@ class Command(BaseCommand):
                 defaults={"province": "浙江省", "method": "round_robin", "team": hangzhou},
             )
         return len(created)
+
+    def _follow_ups(self, users: dict[str, User]) -> None:
+        """Follow-ups for the reps and the manager, relative to now: some overdue, some
+        due today, the week ahead, and calls already made, so that My day has content."""
+        from guanxi.activities.services import follow_up_plan, follow_up_record
+
+        rng = Generator(DEMO_SEED + 2).rng
+        now = timezone.now()
+        methods = ["call", "call", "visit", "wechat", "email", "meeting"]
+        purposes = [
+            "确认报价",
+            "回访使用情况",
+            "约下周拜访",
+            "发送产品资料",
+            "催收尾款",
+            "了解采购计划",
+        ]
+        outcomes = ["reached", "interested", "appointment", "not_reached"]
+        for username in ("rep1", "rep2", "manager"):
+            user = users[username]
+            customers = list(
+                Customer.objects.filter(owner=user, deleted_at__isnull=True).order_by("pk")[:12]
+            )
+            for i, customer in enumerate(customers):
+                # -2 … +5 days, at office hours
+                day = now + timedelta(days=i % 8 - 2)
+                due = day.replace(hour=9 + i % 8, minute=30 * (i % 2), second=0, microsecond=0)
+                follow_up_plan(
+                    actor=user,
+                    customer=customer,
+                    method=rng.choice(methods),
+                    due_at=due,
+                    plan=rng.choice(purposes),
+                )
+                if i % 3 == 0:
+                    follow_up_record(
+                        actor=user,
+                        customer=customer,
+                        method="call",
+                        outcome=rng.choice(outcomes),
+                        summary=rng.choice(NOTE_SNIPPETS),
+                        duration_minutes=rng.randint(2, 25),
+                        done_at=now - timedelta(days=1 + i % 5, hours=i % 4),
+                    )
+            for lead in Lead.objects.filter(owner=user, status=Lead.Status.NEW).order_by("pk")[:4]:
+                follow_up_plan(
+                    actor=user,
+                    lead=lead,
+                    method="call",
+                    due_at=now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=2),
+                    plan="首次电话联系",
+                )
 
     def _remove_demo_leads(self) -> None:
         leads = self._demo_leads()
