@@ -111,6 +111,9 @@ API_FIELD_NAMES = {
     "team": "team_id",
     "channel": "channel_id",
     "customer": "customer_id",
+    "contact": "contact_id",
+    "pipeline": "pipeline_id",
+    "stage": "stage_id",
     "__all__": None,
 }
 

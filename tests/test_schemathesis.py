@@ -25,7 +25,7 @@ from guanxi.customers.tests.test_api import (
     make_customer,
     make_tag,
 )
-from guanxi.sales.tests.factories import LeadFactory
+from guanxi.sales.tests.factories import LeadFactory, OpportunityFactory
 from guanxi.users.services import api_token_create
 from guanxi.wsgi import application
 
@@ -64,6 +64,7 @@ def admin_token(users, settings, keep_db_connection):
         customer.tags.add(tag)
         make_contact(customer=customer)
         LeadFactory(owner=users[owner], channel=channel)
+        OpportunityFactory(customer=customer, owner=users[owner], channel=channel)
     LeadFactory(owner=None)
     _token, secret = api_token_create(user=users["admin"], name="schemathesis")
     return secret

@@ -1,4 +1,5 @@
-"""REST: leads — capture, assignment, disqualification and conversion to a customer.
+"""REST: leads (capture, assignment, disqualification, conversion to a customer), and
+opportunities, pipelines and the forecast.
 
 Handlers parse input, authorise through ``access``, call a service or selector and render
 (the conventions, error shapes and helpers of ``guanxi.customers.api``). Invisible leads
@@ -10,6 +11,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Path, Query, Router
 from ninja.responses import Status
@@ -17,6 +19,7 @@ from ninja.responses import Status
 from guanxi.core.pagination import keyset_page
 from guanxi.customers import access as customer_access
 from guanxi.customers.api import (
+    AUTH_ERRORS,
     LIST_ERRORS,
     READ_ERRORS,
     WRITE_ERRORS,
@@ -27,29 +30,43 @@ from guanxi.customers.api import (
     _owner,
     _paged,
 )
-from guanxi.customers.models import Customer
+from guanxi.customers.models import Contact, Customer
 from guanxi.customers.schemas import (
     CursorQuery,
     DuplicateConflictOut,
     Id,
+    Ref,
     TimelineEntryOut,
     TimelinePage,
     UserRef,
     ValidationErrorOut,
 )
 from guanxi.sales import access, selectors, services
-from guanxi.sales.models import Lead
+from guanxi.sales.models import Lead, Opportunity, Stage
 from guanxi.sales.schemas import (
     AssignIn,
     ConvertedOut,
     ConvertIn,
     DisqualifyIn,
+    ForecastOut,
+    ForecastQuery,
+    ForecastRowOut,
     LeadIn,
     LeadListItem,
     LeadListQuery,
     LeadOut,
     LeadPage,
     LeadPatch,
+    MoveIn,
+    OpportunityIn,
+    OpportunityListItem,
+    OpportunityListQuery,
+    OpportunityOut,
+    OpportunityPage,
+    OpportunityPatch,
+    PipelineOut,
+    StageChangeOut,
+    StageOut,
 )
 
 router = Router(tags=["leads"])
@@ -326,4 +343,290 @@ def lead_timeline(request: HttpRequest, lead_id: LeadId, page: Query[CursorQuery
         ],
         next_cursor=result.next_cursor,
         has_more=result.has_more,
+    )
+
+
+# --- pipelines and opportunities ----------------------------------------------------------
+
+OPP_TAGS = ["opportunities"]
+OpportunityId = Path[Id]
+
+
+def _opportunity_data(
+    request: HttpRequest, fields: dict[str, Any], opp: Opportunity | None
+) -> dict[str, Any]:
+    """API fields → service ``data`` (ids → rows the user may use); setting an owner other
+    than yourself needs the assign permission."""
+    user = _actor(request)
+    refs = {"customer_id", "contact_id", "pipeline_id", "stage_id", "channel_id", "owner_id"}
+    data = {k: v for k, v in fields.items() if k not in refs}
+    if fields.get("customer_id") is not None:
+        customer = (
+            customer_access.customers_visible_to(user).filter(pk=fields["customer_id"]).first()
+        )
+        if customer is None:
+            raise _field_error("customer_id", _("No such customer."), "does_not_exist")
+        data["customer"] = customer
+    if "contact_id" in fields:
+        contact = None
+        if fields["contact_id"] is not None:
+            contact = Contact.objects.filter(
+                pk=fields["contact_id"], deleted_at__isnull=True
+            ).first()
+            if contact is None:
+                raise _field_error("contact_id", _("No such contact."), "does_not_exist")
+        data["contact"] = contact
+    if fields.get("pipeline_id") is not None:
+        try:
+            data["pipeline"] = access.pipeline_access_by_id(user, fields["pipeline_id"])
+        except Http404 as exc:
+            raise _field_error("pipeline_id", _("No such pipeline."), "does_not_exist") from exc
+    if fields.get("stage_id") is not None:
+        pipeline = data.get("pipeline") or services.pipeline_default()
+        stage = Stage.objects.filter(pk=fields["stage_id"], pipeline=pipeline).first()
+        if stage is None:
+            raise _field_error("stage_id", _("No such stage in the pipeline."), "does_not_exist")
+        data["stage"] = stage
+    if "channel_id" in fields:
+        data["channel"] = _channel(fields["channel_id"]) if fields["channel_id"] else None
+    if fields.get("owner_id") is not None:
+        current = opp.owner_id if opp is not None else user.pk
+        if fields["owner_id"] != current:
+            allowed = (
+                access.opportunity_can(user, opp, "assign")
+                if opp is not None
+                else user.has_perm(access.OPPORTUNITY_PERMS["assign"])
+            )
+            if not allowed:
+                raise PermissionDenied(_("You may not assign opportunities to others."))
+        data["owner"] = _owner(fields["owner_id"])
+    return data
+
+
+@router.get(
+    "/pipelines",
+    response={200: list[PipelineOut], **AUTH_ERRORS},
+    url_name="pipeline-list",
+    summary="List pipelines with their stages",
+    tags=OPP_TAGS,
+)
+def pipeline_list(request: HttpRequest) -> list[PipelineOut]:
+    """The active pipelines you may work in, default first, each with its stages in order."""
+    pipelines = access.pipelines_visible_to(_actor(request)).prefetch_related("stages")
+    return [
+        PipelineOut(
+            id=p.pk,
+            name=p.name,
+            is_default=p.is_default,
+            currency=p.currency,
+            team_id=p.team_id,
+            stages=[StageOut.of(s) for s in sorted(p.stages.all(), key=lambda s: (s.order, s.pk))],
+        )
+        for p in pipelines
+    ]
+
+
+@router.get(
+    "/opportunities",
+    response={200: OpportunityPage, **LIST_ERRORS},
+    url_name="opportunity-list",
+    summary="List opportunities",
+    tags=OPP_TAGS,
+)
+def opportunity_list(request: HttpRequest, filters: Query[OpportunityListQuery]) -> OpportunityPage:
+    """The opportunities you may see, filtered, searched and sorted; cursor-paginated."""
+    user = _actor(request)
+    owner_id = None
+    if filters.owner == "me":
+        owner_id = user.pk
+    elif filters.owner:
+        owner_id = int(filters.owner)
+    criteria = selectors.OpportunityFilters(
+        q=filters.q,
+        pipeline_id=filters.pipeline,
+        stage_id=filters.stage,
+        status=filters.status or "",
+        owner_id=owner_id,
+        customer_id=filters.customer,
+        intent=filters.intent or "",
+        close_from=filters.close_from,
+        close_to=filters.close_to,
+        sort=filters.sort,
+    )
+    page = _paged(
+        filters.cursor,
+        lambda: selectors.opportunity_list(
+            user=user, filters=criteria, cursor=filters.cursor, limit=filters.limit
+        ),
+    )
+    return OpportunityPage(
+        items=[OpportunityListItem.from_opportunity(o) for o in page.items],
+        next_cursor=page.next_cursor,
+        has_more=page.has_more,
+    )
+
+
+@router.post(
+    "/opportunities",
+    response={201: OpportunityOut, **WRITE_ERRORS},
+    url_name="opportunity-create",
+    summary="Open an opportunity",
+    tags=OPP_TAGS,
+)
+def opportunity_create(request: HttpRequest, payload: OpportunityIn) -> Status[OpportunityOut]:
+    """Open an opportunity for a customer you may see: in the default pipeline's first
+    open stage unless ``pipeline_id``/``stage_id`` say otherwise; owned by you unless
+    ``owner_id`` (which needs the assign permission)."""
+    user = _actor(request)
+    if not user.has_perm("sales.add_opportunity"):
+        raise PermissionDenied
+    data = _opportunity_data(request, payload.model_dump(exclude_unset=True), None)
+    opp = services.opportunity_create(actor=user, data=data)
+    return Status(201, OpportunityOut.from_opportunity(opp))
+
+
+@router.get(
+    "/opportunities/{opportunity_id}",
+    response={200: OpportunityOut, **READ_ERRORS},
+    url_name="opportunity-detail",
+    summary="Get an opportunity",
+    tags=OPP_TAGS,
+)
+def opportunity_get(request: HttpRequest, opportunity_id: OpportunityId) -> OpportunityOut:
+    opp = access.opportunity_access_by_id(_actor(request), opportunity_id, "view")
+    return OpportunityOut.from_opportunity(opp)
+
+
+@router.patch(
+    "/opportunities/{opportunity_id}",
+    response={200: OpportunityOut, **WRITE_ERRORS},
+    url_name="opportunity-update",
+    summary="Change an opportunity",
+    tags=OPP_TAGS,
+)
+def opportunity_update(
+    request: HttpRequest, opportunity_id: OpportunityId, payload: OpportunityPatch
+) -> OpportunityOut:
+    """Change the fields sent; the rest stay. Changing the owner needs the assign
+    permission; the stage changes with ``POST …/move``."""
+    user = _actor(request)
+    opp = access.opportunity_access_by_id(user, opportunity_id, "edit")
+    data = _opportunity_data(request, payload.model_dump(exclude_unset=True), opp)
+    opp = services.opportunity_update(actor=user, opportunity=opp, data=data)
+    return OpportunityOut.from_opportunity(opp)
+
+
+@router.delete(
+    "/opportunities/{opportunity_id}",
+    response={204: None, **WRITE_ERRORS},
+    url_name="opportunity-delete",
+    summary="Move an opportunity to the trash",
+    tags=OPP_TAGS,
+)
+def opportunity_delete(request: HttpRequest, opportunity_id: OpportunityId) -> Status[None]:
+    """Soft delete: hidden everywhere, restorable with ``POST …/restore``."""
+    user = _actor(request)
+    opp = access.opportunity_access_by_id(user, opportunity_id, "delete")
+    services.opportunity_delete(actor=user, opportunity=opp)
+    return Status(204, None)
+
+
+@router.post(
+    "/opportunities/{opportunity_id}/restore",
+    response={200: OpportunityOut, **WRITE_ERRORS},
+    url_name="opportunity-restore",
+    summary="Restore an opportunity from the trash",
+    tags=OPP_TAGS,
+)
+def opportunity_restore(request: HttpRequest, opportunity_id: OpportunityId) -> OpportunityOut:
+    """Bring a soft-deleted opportunity back (one not in the trash is left as it is)."""
+    user = _actor(request)
+    opp = access.opportunity_access_by_id(user, opportunity_id, "restore", include_deleted=True)
+    if opp.deleted_at is not None:
+        services.opportunity_restore(actor=user, opportunity=opp)
+        opp.refresh_from_db(fields=["deleted_at", "updated_at"])
+    return OpportunityOut.from_opportunity(opp)
+
+
+@router.post(
+    "/opportunities/{opportunity_id}/move",
+    response={200: OpportunityOut, **WRITE_ERRORS},
+    url_name="opportunity-move",
+    summary="Move an opportunity to another stage",
+    tags=OPP_TAGS,
+)
+def opportunity_move(
+    request: HttpRequest, opportunity_id: OpportunityId, payload: MoveIn
+) -> OpportunityOut:
+    """Move to a stage of the opportunity's pipeline; the time spent in the stage it
+    leaves goes to the stage history. A won or lost stage closes the opportunity and
+    needs ``win_loss_reason`` (else 422 naming it); an open stage reopens a closed one."""
+    user = _actor(request)
+    opp = access.opportunity_access_by_id(user, opportunity_id, "move")
+    stage = Stage.objects.filter(pk=payload.stage_id, pipeline_id=opp.pipeline_id).first()
+    if stage is None:
+        raise _field_error("stage_id", _("No such stage in the pipeline."), "does_not_exist")
+    opp = services.opportunity_move(
+        actor=user,
+        opportunity=opp,
+        stage=stage,
+        win_loss_reason=payload.win_loss_reason or "",
+        note=payload.note,
+    )
+    return OpportunityOut.from_opportunity(opp)
+
+
+@router.get(
+    "/opportunities/{opportunity_id}/stage-history",
+    response={200: list[StageChangeOut], **READ_ERRORS},
+    url_name="opportunity-stage-history",
+    summary="An opportunity's stage changes",
+    tags=OPP_TAGS,
+)
+def opportunity_stage_history(
+    request: HttpRequest, opportunity_id: OpportunityId
+) -> list[StageChangeOut]:
+    """Every stage change, newest first, with the time spent in the stage left."""
+    opp = access.opportunity_access_by_id(_actor(request), opportunity_id, "view")
+    return [
+        StageChangeOut(
+            id=c.pk,
+            from_stage=StageOut.of(c.from_stage) if c.from_stage else None,
+            to_stage=StageOut.of(c.to_stage),
+            actor=UserRef.of(c.actor),
+            changed_at=c.changed_at,
+            seconds_in_previous_stage=c.seconds_in_previous_stage,
+        )
+        for c in selectors.opportunity_stage_history(opp)
+    ]
+
+
+@router.get(
+    "/forecast",
+    response={200: ForecastOut, **READ_ERRORS},
+    url_name="forecast",
+    summary="Sales forecast by month and owner",
+    tags=OPP_TAGS,
+)
+def forecast_get(request: HttpRequest, params: Query[ForecastQuery]) -> ForecastOut:
+    """The forecast of a pipeline for a year over the opportunities you may see, by
+    expected close month and by owner: won, open (unweighted and weighted by the stage's
+    probability), commit and best case. 404 when you may not use the pipeline."""
+    user = _actor(request)
+    if params.pipeline is not None:
+        pipeline = access.pipeline_access_by_id(user, params.pipeline)
+    else:
+        found = access.pipelines_visible_to(user).order_by("-is_default", "id").first()
+        if found is None:
+            raise Http404("No pipeline")
+        pipeline = found
+    year = params.year or timezone.localdate().year
+    result = selectors.forecast(user=user, pipeline=pipeline, year=year)
+    return ForecastOut(
+        pipeline=Ref(id=pipeline.pk, name=pipeline.name),
+        year=year,
+        currency=pipeline.currency,
+        months=[ForecastRowOut.of(m) for m in result.months],
+        owners=[ForecastRowOut.of(o) for o in result.owners],
+        total=ForecastRowOut.of(result.total),
     )

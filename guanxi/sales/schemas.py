@@ -5,11 +5,13 @@ plain pydantic models built field by field, inputs are ninja schemas that refuse
 fields and text the databases cannot store, so bad input gets a 422, never a 500.
 """
 
-from datetime import datetime
+import re
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Annotated, Any, Literal, cast
 
 from ninja import Field, Schema
-from pydantic import ConfigDict, StrictBool, StringConstraints, field_validator
+from pydantic import BeforeValidator, ConfigDict, StrictBool, StringConstraints, field_validator
 
 from guanxi.customers.schemas import (
     CursorPage,
@@ -27,7 +29,7 @@ from guanxi.customers.schemas import (
     UserRef,
     _Ok,
 )
-from guanxi.sales.models import Lead
+from guanxi.sales.models import Lead, Opportunity, Stage
 
 Str50 = Annotated[str, StringConstraints(max_length=50), _Ok]
 
@@ -258,3 +260,289 @@ class ConvertIn(Schema):
     allow_duplicates: StrictBool = Field(
         False, description="Create the customer even if probable duplicates exist (else 409)."
     )
+
+
+# --- opportunities and pipelines ----------------------------------------------------------
+
+StageKind = Literal["open", "won", "lost"]
+OpportunityStatus = Literal["open", "won", "lost"]
+WinLossReason = Literal[
+    "price",
+    "product_fit",
+    "relationship",
+    "service",
+    "delivery",
+    "competitor",
+    "no_budget",
+    "no_decision",
+    "other",
+]
+ForecastCategory = Literal["pipeline", "best_case", "commit", "omitted"]
+Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+Amount = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2)]
+Money = Annotated[str, Field(description='A decimal amount as a string, e.g. "12500.00".')]
+Name200 = Annotated[str, StringConstraints(min_length=1, max_length=200), _Ok]
+
+
+def _iso_date_only(value: Any) -> Any:
+    """Only ``YYYY-MM-DD`` (pydantic would also take numbers as Unix times)."""
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise ValueError("Enter a date as YYYY-MM-DD.")
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date_only)]
+
+
+def _money(value: Decimal | None) -> str:
+    return f"{Decimal(value or 0):.2f}"
+
+
+class StageOut(Out):
+    id: int
+    name: str
+    order: int
+    probability: int = Field(description="Default win probability of the stage, 0–100.")
+    kind: StageKind = Field(description="won and lost stages close the opportunity.")
+
+    @staticmethod
+    def of(stage: Stage) -> "StageOut":
+        return StageOut(
+            id=stage.pk,
+            name=stage.name,
+            order=stage.order,
+            probability=stage.probability,
+            kind=cast(StageKind, stage.kind),
+        )
+
+
+class PipelineOut(Out):
+    id: int
+    name: str
+    is_default: bool
+    currency: str
+    team_id: int | None = Field(description="Null: company-wide.")
+    stages: list[StageOut]
+
+
+class OpportunityListItem(Out):
+    id: int
+    name: str
+    customer: Ref
+    contact_id: int | None
+    pipeline_id: int
+    stage: StageOut
+    status: OpportunityStatus
+    amount: Money
+    currency: str
+    probability: int
+    expected_close_date: date | None
+    intent: Intent
+    forecast_category: ForecastCategory
+    next_step: str
+    next_step_date: date | None
+    owner: UserRef | None
+    team_id: int | None
+    win_loss_reason: WinLossReason | Literal[""]
+    closed_at: datetime | None
+    stage_entered_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+    @staticmethod
+    def fields_of(opp: Opportunity) -> dict[str, Any]:
+        return {
+            "id": opp.pk,
+            "name": opp.name,
+            "customer": Ref(id=opp.customer.pk, name=opp.customer.name),
+            "contact_id": opp.contact_id,
+            "pipeline_id": opp.pipeline_id,
+            "stage": StageOut.of(opp.stage),
+            "status": cast(OpportunityStatus, opp.status),
+            "amount": _money(opp.amount),
+            "currency": opp.currency,
+            "probability": opp.probability,
+            "expected_close_date": opp.expected_close_date,
+            "intent": cast(Intent, opp.intent),
+            "forecast_category": cast(ForecastCategory, opp.forecast_category),
+            "next_step": opp.next_step,
+            "next_step_date": opp.next_step_date,
+            "owner": UserRef.of(opp.owner),
+            "team_id": opp.team_id,
+            "win_loss_reason": cast(WinLossReason, opp.win_loss_reason),
+            "closed_at": opp.closed_at,
+            "stage_entered_at": opp.stage_entered_at,
+            "created_at": opp.created_at,
+            "updated_at": opp.updated_at,
+        }
+
+    @staticmethod
+    def from_opportunity(opp: Opportunity) -> "OpportunityListItem":
+        return OpportunityListItem(**OpportunityListItem.fields_of(opp))
+
+
+class OpportunityPage(CursorPage):
+    items: list[OpportunityListItem]
+
+
+class OpportunityOut(OpportunityListItem):
+    products_of_interest: str
+    competitors: str
+    channel: Ref | None
+    lead_id: int | None
+    win_loss_note: str
+
+    @staticmethod
+    def from_opportunity(opp: Opportunity) -> "OpportunityOut":
+        return OpportunityOut(
+            **OpportunityListItem.fields_of(opp),
+            products_of_interest=opp.products_of_interest,
+            competitors=opp.competitors,
+            channel=Ref(id=opp.channel.pk, name=opp.channel.name) if opp.channel else None,
+            lead_id=opp.lead_id,
+            win_loss_note=opp.win_loss_note,
+        )
+
+
+class StageChangeOut(Out):
+    id: int
+    from_stage: StageOut | None
+    to_stage: StageOut
+    actor: UserRef | None
+    changed_at: datetime
+    seconds_in_previous_stage: int | None = Field(
+        description="How long the opportunity stayed in the stage it left."
+    )
+
+
+class ForecastRowOut(Out):
+    key: int = Field(description="The month (1–12), or the owner's user id (0: no owner).")
+    label: str
+    count: int
+    won: Money
+    unweighted: Money = Field(description="Open deals, sum of amounts.")
+    weighted: Money = Field(description="Open deals, amount × stage probability.")
+    commit: Money = Field(description="Won deals plus open deals in the commit category.")
+    best_case: Money = Field(description="commit plus open deals in the best-case category.")
+
+    @staticmethod
+    def of(row: Any) -> "ForecastRowOut":
+        return ForecastRowOut(
+            key=row.key,
+            label=row.label,
+            count=row.count,
+            won=_money(row.won),
+            unweighted=_money(row.unweighted),
+            weighted=_money(row.weighted),
+            commit=_money(row.commit),
+            best_case=_money(row.best_case),
+        )
+
+
+class ForecastOut(Out):
+    pipeline: Ref
+    year: int
+    currency: str
+    months: list[ForecastRowOut]
+    owners: list[ForecastRowOut]
+    total: ForecastRowOut
+
+
+class OpportunityListQuery(Schema):
+    q: Str200 = Field("", description="Search the opportunity's or the customer's name.")
+    pipeline: Id | None = None
+    stage: Id | None = None
+    status: OpportunityStatus | None = None
+    intent: Intent | None = None
+    customer: Id | None = None
+    owner: (
+        Annotated[
+            str,
+            Field(pattern=r"^(me|[1-9][0-9]{0,17})$", description='An owner id, or "me".'),
+        ]
+        | None
+    ) = None
+    close_from: IsoDate | None = Field(None, description="Expected close date on or after.")
+    close_to: IsoDate | None = Field(None, description="Expected close date on or before.")
+    sort: Sort = "-updated_at"
+    cursor: Str1000 | None = Field(None, description="From ``next_cursor`` of the previous page.")
+    limit: int = Field(50, ge=1, le=200, description="Page size.")
+
+
+_OPP_NOT_NULL = (
+    "name",
+    "amount",
+    "currency",
+    "intent",
+    "forecast_category",
+    "products_of_interest",
+    "competitors",
+    "next_step",
+)
+
+
+class _OpportunityFields(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    contact_id: Id | None = Field(None, description="A contact of the customer, or null.")
+    amount: Amount | None = Field(None, description="Expected deal value, ≥ 0.")
+    currency: Currency | None = Field(None, description="ISO 4217 code; default the pipeline's.")
+    expected_close_date: IsoDate | None = None
+    intent: Intent | None = Field(None, description="Intent level (意向等级) A–D, or empty.")
+    forecast_category: ForecastCategory | None = None
+    products_of_interest: Str10000 | None = None
+    competitors: Str10000 | None = None
+    next_step: Str200 | None = None
+    next_step_date: IsoDate | None = None
+    channel_id: Id | None = Field(None, description="Source channel id, or null.")
+    owner_id: Id | None = Field(
+        None, description="The owner; anyone but yourself needs the assign permission."
+    )
+
+    @field_validator(*[f for f in _OPP_NOT_NULL if f != "name"], mode="before")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("This field may not be null.")
+        return value
+
+
+class OpportunityIn(_OpportunityFields):
+    """A new opportunity. Pipeline: the default one if left out; stage: its first open
+    stage; owner: you."""
+
+    name: Name200
+    customer_id: Id = Field(description="A customer you may see.")
+    pipeline_id: Id | None = None
+    stage_id: Id | None = Field(None, description="An open stage of the pipeline.")
+
+
+class OpportunityPatch(_OpportunityFields):
+    """Fields to change; leave out what stays. Stages change with ``…/move``."""
+
+    name: Name200 | None = None
+    customer_id: Id | None = None
+
+    @field_validator("name", "customer_id", mode="before")
+    @classmethod
+    def _required_not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("This field may not be null.")
+        return value
+
+
+class MoveIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    stage_id: Id = Field(description="A stage of the opportunity's pipeline.")
+    win_loss_reason: WinLossReason | None = Field(
+        None, description="Required when the stage is a won or lost stage."
+    )
+    note: Str1000 = Field("", description="Shown on the opportunity's timeline.")
+
+
+class ForecastQuery(Schema):
+    pipeline: Id | None = Field(None, description="Default: the default pipeline.")
+    year: int | None = Field(None, ge=2000, le=2100, description="Default: this year.")

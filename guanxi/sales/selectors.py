@@ -1,16 +1,22 @@
-"""Reads of leads, always starting from the access scope."""
+"""Reads of leads and opportunities (lists, kanban board, forecast), always starting from
+the access scope."""
 
-from dataclasses import dataclass
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet, Sum, Window
+from django.db.models.functions import ExtractMonth, RowNumber
 
 from guanxi.activities.models import AuditEntry
 from guanxi.core.pagination import Page, keyset_page
 from guanxi.core.validators import digits_only
 from guanxi.customers.search import normalize_query
-from guanxi.sales.access import leads_visible_to
-from guanxi.sales.models import Lead
+from guanxi.sales.access import leads_visible_to, opportunities_visible_to
+from guanxi.sales.models import Lead, Opportunity, Pipeline, Stage, StageChange
 from guanxi.users.access import AnyUser
+from guanxi.users.models import User
 
 SORTS: dict[str, list[str]] = {
     "-updated_at": ["-updated_at", "-id"],
@@ -97,3 +103,234 @@ def lead_timeline_entries(lead: Lead) -> QuerySet[AuditEntry]:
 def lead_timeline(lead: Lead, *, limit: int = 100) -> list[AuditEntry]:
     """The lead's own history, newest first."""
     return list(lead_timeline_entries(lead).order_by("-created_at", "-id")[:limit])
+
+
+# --- opportunities ------------------------------------------------------------------------
+
+OPPORTUNITY_SORTS: dict[str, list[str]] = {
+    "-updated_at": ["-updated_at", "-id"],
+    "updated_at": ["updated_at", "id"],
+    "-created_at": ["-created_at", "-id"],
+    "created_at": ["created_at", "id"],
+    "name": ["name", "id"],
+}
+KANBAN_CARDS_PER_COLUMN = 50
+
+
+@dataclass
+class OpportunityFilters:
+    """The filters an opportunity list offers (web and API alike)."""
+
+    q: str = ""
+    pipeline_id: int | None = None
+    stage_id: int | None = None
+    status: str = ""  # an Opportunity.Status value or "" for all
+    owner_id: int | None = None
+    customer_id: int | None = None
+    intent: str = ""
+    close_from: date | None = None
+    close_to: date | None = None
+    sort: str = DEFAULT_SORT
+
+
+def opportunity_filter(
+    qs: QuerySet[Opportunity], filters: OpportunityFilters
+) -> QuerySet[Opportunity]:
+    """Apply the list filters; the search matches the opportunity's or the customer's name."""
+    simple = {
+        "pipeline_id": filters.pipeline_id,
+        "stage_id": filters.stage_id,
+        "status": filters.status,
+        "owner_id": filters.owner_id,
+        "customer_id": filters.customer_id,
+        "intent": filters.intent,
+        "expected_close_date__gte": filters.close_from,
+        "expected_close_date__lte": filters.close_to,
+    }
+    qs = qs.filter(**{k: v for k, v in simple.items() if v not in (None, "")})
+    term = " ".join(filters.q.split())
+    if term:
+        qs = qs.filter(Q(name__icontains=term) | Q(customer__name__icontains=term))
+    return qs
+
+
+def opportunity_list(
+    *, user: AnyUser, filters: OpportunityFilters, cursor: str | None = None, limit: int = 50
+) -> Page[Opportunity]:
+    """One page of the opportunities ``user`` may see, filtered and sorted (fixed query
+    count)."""
+    qs = opportunity_filter(opportunities_visible_to(user), filters).select_related(
+        "customer", "owner", "stage", "pipeline"
+    )
+    order = OPPORTUNITY_SORTS.get(filters.sort, OPPORTUNITY_SORTS[DEFAULT_SORT])
+    return keyset_page(qs, order=order, cursor=cursor, limit=limit)
+
+
+def opportunities_of_customer(
+    *, user: AnyUser, customer_id: int, limit: int = 20
+) -> list[Opportunity]:
+    """The customer's opportunities that ``user`` may see, open ones first (for the
+    customer page)."""
+    return list(
+        opportunities_visible_to(user)
+        .filter(customer_id=customer_id)
+        .select_related("stage", "owner")
+        .order_by("status", "-updated_at", "-id")[:limit]
+    )
+
+
+def opportunity_stage_history(opportunity: Opportunity) -> list[StageChange]:
+    """The opportunity's stage changes, newest first (callers have checked access)."""
+    return list(
+        StageChange.objects.filter(opportunity=opportunity)
+        .select_related("from_stage", "to_stage", "actor")
+        .order_by("-changed_at", "-id")
+    )
+
+
+def opportunity_timeline_entries(opportunity: Opportunity) -> QuerySet[AuditEntry]:
+    """The opportunity's own audit entries (callers have checked access)."""
+    return AuditEntry.objects.filter(
+        subject_type="opportunity", subject_id=opportunity.pk
+    ).select_related("actor")
+
+
+def pipeline_stages(pipeline: Pipeline) -> list[Stage]:
+    """The pipeline's stages in order."""
+    return list(pipeline.stages.order_by("order", "id"))
+
+
+@dataclass
+class KanbanColumn:
+    stage: Stage
+    cards: list[Opportunity] = field(default_factory=list)
+    count: int = 0
+    total: Decimal = Decimal("0")
+
+    @property
+    def more(self) -> int:
+        return self.count - len(self.cards)
+
+
+def kanban_board(
+    *, user: AnyUser, pipeline: Pipeline, per_column: int = KANBAN_CARDS_PER_COLUMN
+) -> list[KanbanColumn]:
+    """The pipeline's open stages as columns of the open opportunities ``user`` may see:
+    the ``per_column`` most recently updated cards each, and per column the count and the
+    sum of amounts (one aggregate query). Three queries whatever the size."""
+    columns = {
+        stage.pk: KanbanColumn(stage=stage)
+        for stage in pipeline.stages.filter(kind=Stage.Kind.OPEN).order_by("order", "id")
+    }
+    qs = opportunities_visible_to(user).filter(
+        pipeline=pipeline, status=Opportunity.Status.OPEN, stage_id__in=list(columns)
+    )
+    for row in qs.order_by().values("stage_id").annotate(n=Count("id"), total=Sum("amount")):
+        column = columns[row["stage_id"]]
+        column.count, column.total = row["n"], Decimal(row["total"] or 0)
+    ranked = (
+        qs.annotate(
+            rank=Window(
+                RowNumber(),
+                partition_by=[F("stage_id")],
+                order_by=[F("updated_at").desc(), F("id").desc()],
+            )
+        )
+        .filter(rank__lte=per_column)
+        .select_related("customer", "owner")
+        .order_by("stage_id", "-updated_at", "-id")
+    )
+    for opp in ranked:
+        columns[opp.stage_id].cards.append(opp)
+    return list(columns.values())
+
+
+@dataclass
+class ForecastRow:
+    """Sums over a month (or an owner): open deals unweighted and weighted by the stage's
+    probability, the commit and best-case categories, and what was already won."""
+
+    label: str
+    key: int = 0
+    count: int = 0
+    unweighted: Decimal = Decimal("0")
+    weighted: Decimal = Decimal("0")
+    commit: Decimal = Decimal("0")
+    best_case: Decimal = Decimal("0")
+    won: Decimal = Decimal("0")
+
+    def add(self, *, status: str, category: str, probability: int, amount: Decimal, n: int) -> None:
+        self.count += n
+        if status == Opportunity.Status.WON:
+            self.won += amount
+            self.commit += amount
+            self.best_case += amount
+            return
+        self.unweighted += amount
+        self.weighted += (amount * probability / 100).quantize(Decimal("0.01"))
+        if category == Opportunity.ForecastCategory.COMMIT:
+            self.commit += amount
+        if category in (
+            Opportunity.ForecastCategory.COMMIT,
+            Opportunity.ForecastCategory.BEST_CASE,
+        ):
+            self.best_case += amount
+
+
+@dataclass
+class Forecast:
+    pipeline: Pipeline
+    year: int
+    months: list[ForecastRow]
+    owners: list[ForecastRow]
+    total: ForecastRow
+
+    @property
+    def max_month(self) -> Decimal:
+        return max((m.unweighted + m.won for m in self.months), default=Decimal("0"))
+
+
+def forecast(*, user: AnyUser, pipeline: Pipeline, year: int) -> Forecast:
+    """The sales forecast of ``pipeline`` for ``year`` by expected close month and by owner,
+    over the opportunities ``user`` may see. Open ones count unweighted and weighted by the
+    stage's probability, and in ``commit`` (committed) and ``best_case`` (committed or best
+    case); won ones count as won (and in both categories); lost and omitted ones do not.
+    Two queries."""
+    qs = (
+        opportunities_visible_to(user)
+        .filter(pipeline=pipeline, expected_close_date__year=year)
+        .filter(
+            Q(status=Opportunity.Status.WON)
+            | (
+                Q(status=Opportunity.Status.OPEN)
+                & ~Q(forecast_category=Opportunity.ForecastCategory.OMITTED)
+            )
+        )
+    )
+    rows = (
+        qs.order_by()
+        .values("owner_id", "status", "forecast_category", "stage__probability")
+        .annotate(month=ExtractMonth("expected_close_date"), n=Count("id"), amount=Sum("amount"))
+    )
+    months = [ForecastRow(label=f"{year}-{m:02d}", key=m) for m in range(1, 13)]
+    total = ForecastRow(label=str(year))
+    by_owner: dict[int, ForecastRow] = defaultdict(lambda: ForecastRow(label=""))
+    for row in rows:
+        values = {
+            "status": row["status"],
+            "category": row["forecast_category"],
+            "probability": row["stage__probability"],
+            "amount": Decimal(row["amount"] or 0).quantize(Decimal("0.01")),
+            "n": row["n"],
+        }
+        months[row["month"] - 1].add(**values)
+        by_owner[row["owner_id"] or 0].add(**values)
+        total.add(**values)
+    names = {u.pk: str(u) for u in User.objects.filter(pk__in=[k for k in by_owner if k])}
+    owners = []
+    for owner_id, owner_row in by_owner.items():
+        owner_row.key = owner_id
+        owner_row.label = names.get(owner_id, "—")
+        owners.append(owner_row)
+    owners.sort(key=lambda r: (-r.weighted, r.label))
+    return Forecast(pipeline=pipeline, year=year, months=months, owners=owners, total=total)

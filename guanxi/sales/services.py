@@ -1,7 +1,11 @@
-"""Writes on leads: capture, routing by assignment rules, assignment, qualification,
-disqualification and conversion to a customer. Every change lands in the audit trail."""
+"""Writes on leads (capture, routing by assignment rules, assignment, qualification,
+disqualification, conversion to a customer) and on opportunities (create, change, move
+through the pipeline's stages, close as won or lost, assign, delete). Every change lands
+in the audit trail."""
 
 from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -19,7 +23,7 @@ from guanxi.core.pinyin import pinyin_keys
 from guanxi.core.validators import normalize_cn_mobile
 from guanxi.customers.models import Contact, Customer
 from guanxi.customers.services import contact_create, contact_link, customer_create, duplicates_find
-from guanxi.sales.models import AssignmentRule, Lead
+from guanxi.sales.models import AssignmentRule, Lead, Opportunity, Pipeline, Stage, StageChange
 from guanxi.users.models import User
 
 LEAD_FIELDS = [
@@ -458,3 +462,463 @@ def leads_handover(*, actor: User, from_user: User, to_users: Sequence[User]) ->
             share = leads[index :: len(to_users)]
             result[user.pk] = leads_assign(actor=actor, leads=share, owner=user, reason=message)
     return result
+
+
+# --- opportunities ------------------------------------------------------------------------
+
+OPPORTUNITY_FIELDS = [
+    "name",
+    "customer",
+    "contact",
+    "pipeline",
+    "amount",
+    "currency",
+    "expected_close_date",
+    "intent",
+    "forecast_category",
+    "products_of_interest",
+    "competitors",
+    "next_step",
+    "next_step_date",
+    "channel",
+    "lead",
+    "owner",
+    "team",
+]
+_OPP_REFS = {"customer", "contact", "pipeline", "channel", "lead", "owner", "team"}
+
+
+def pipeline_default() -> Pipeline | None:
+    """The default active pipeline (else the first active one)."""
+    return Pipeline.objects.filter(is_active=True).order_by("-is_default", "id").first()
+
+
+def _first_open_stage(pipeline: Pipeline) -> Stage:
+    stage = pipeline.stages.filter(kind=Stage.Kind.OPEN).order_by("order", "id").first()
+    if stage is None:
+        raise ValidationError({"stage": _("The pipeline has no open stage.")})
+    return stage
+
+
+def _closing_stage(pipeline: Pipeline, kind: str) -> Stage:
+    stage = pipeline.stages.filter(kind=kind).order_by("order", "id").first()
+    if stage is None:
+        raise ValidationError({"stage": _("The pipeline has no stage to close the opportunity.")})
+    return stage
+
+
+def _opp_snapshot(opp: Opportunity) -> dict[str, Any]:
+    data: dict[str, Any] = {f: getattr(opp, f) for f in OPPORTUNITY_FIELDS if f not in _OPP_REFS}
+    for ref in _OPP_REFS:
+        data[ref] = getattr(opp, f"{ref}_id") and str(getattr(opp, ref))
+    data["amount"] = str(opp.amount) if opp.amount is not None else None
+    data["stage"] = opp.stage_id and str(opp.stage)
+    return data
+
+
+def _opp_log(actor: User | None, action: str, opp: Opportunity, **kwargs: Any) -> AuditEntry:
+    return audit_record(
+        actor=actor, action=action, subject=opp, customer_id=opp.customer_id, **kwargs
+    )
+
+
+def _opp_payload(opp: Opportunity) -> dict[str, Any]:
+    return {
+        "id": opp.pk,
+        "name": opp.name,
+        "customer_id": opp.customer_id,
+        "pipeline_id": opp.pipeline_id,
+        "stage_id": opp.stage_id,
+        "status": opp.status,
+        "amount": str(opp.amount),
+        "currency": opp.currency,
+        "owner_id": opp.owner_id,
+    }
+
+
+def opportunity_prepare(opp: Opportunity) -> None:
+    """Normalise input and check what crosses rows (no save): the amount, the stage in the
+    pipeline, the contact at the customer, the team from the owner."""
+    opp.name = " ".join((opp.name or "").split())
+    if not opp.name:
+        raise ValidationError({"name": _("Give the opportunity a name.")})
+    if opp.amount is None:
+        opp.amount = Decimal("0")
+    if not isinstance(opp.amount, Decimal):
+        try:
+            opp.amount = Decimal(str(opp.amount))
+        except ArithmeticError as exc:
+            raise ValidationError({"amount": _("Enter a number.")}) from exc
+    if opp.amount < 0:
+        raise ValidationError({"amount": _("The amount cannot be negative.")})
+    if not opp.amount.is_finite():
+        raise ValidationError({"amount": _("Enter a number.")})
+    if opp.amount < Decimal("1e12"):
+        opp.amount = opp.amount.quantize(Decimal("0.01"))
+    opp.currency = (opp.currency or "").strip().upper() or (
+        opp.pipeline.currency if opp.pipeline_id else "CNY"
+    )
+    if opp.stage_id and opp.pipeline_id and opp.stage.pipeline_id != opp.pipeline_id:
+        raise ValidationError({"stage": _("Choose a stage of the opportunity's pipeline.")})
+    if (
+        opp.contact is not None
+        and opp.customer_id
+        and not opp.contact.links.filter(customer_id=opp.customer_id).exists()
+    ):
+        raise ValidationError({"contact": _("Choose a contact of this customer.")})
+    if opp.owner_id and not opp.team_id:
+        opp.team_id = User.objects.filter(pk=opp.owner_id).values_list("team_id", flat=True).first()
+
+
+def _full_clean(opp: Opportunity) -> None:
+    """Model validation, with an unknown or badly formatted date reported on its field."""
+    for field in ("expected_close_date", "next_step_date"):
+        value = getattr(opp, field)
+        if isinstance(value, str):
+            try:
+                setattr(opp, field, datetime.strptime(value.strip(), "%Y-%m-%d").date())
+            except ValueError as exc:
+                raise ValidationError(
+                    {field: _("Enter a valid date in the form YYYY-MM-DD.")}
+                ) from exc
+    opp.full_clean(exclude=["stage_entered_at", "closed_at"])
+
+
+def opportunity_create(*, actor: User, data: dict[str, Any]) -> Opportunity:
+    """Open an opportunity: owner defaults to the actor, the team follows the owner, the
+    pipeline defaults to the default one and the stage to its first open stage; the
+    probability comes from the stage. The first stage is logged in the stage history."""
+    fields = {k: v for k, v in data.items() if k in OPPORTUNITY_FIELDS}
+    fields.setdefault("owner", actor)
+    opp = Opportunity(**fields)
+    if opp.pipeline_id is None:
+        pipeline = pipeline_default()
+        if pipeline is None:
+            raise ValidationError({"pipeline": _("No active pipeline exists.")})
+        opp.pipeline = pipeline
+    stage = data.get("stage") or _first_open_stage(opp.pipeline)
+    if stage.is_closed:
+        raise ValidationError(
+            {"stage": _("A new opportunity starts in an open stage; close it afterwards.")}
+        )
+    opp.stage = stage
+    opp.probability = stage.probability
+    if not data.get("currency"):
+        opp.currency = opp.pipeline.currency
+    opportunity_prepare(opp)
+    _full_clean(opp)
+    with transaction.atomic():
+        opp.stage_entered_at = timezone.now()
+        opp.save()
+        StageChange.objects.create(
+            opportunity=opp,
+            from_stage=None,
+            to_stage=stage,
+            actor=actor,
+            changed_at=opp.stage_entered_at,
+        )
+        changes = diff_fields(
+            {}, {k: v for k, v in _opp_snapshot(opp).items() if v not in (None, "")}
+        )
+        _opp_log(actor, AuditEntry.Action.CREATE, opp, changes=changes)
+        event_record("opportunity.created", subject=opp, payload=_opp_payload(opp), actor=actor)
+        if opp.owner is not None and opp.owner.pk != actor.pk:
+            _notify_opportunity_assigned(actor, [opp], opp.owner)
+    return opp
+
+
+def opportunity_update(
+    *, actor: User, opportunity: Opportunity, data: dict[str, Any]
+) -> Opportunity:
+    """Change an opportunity's fields; changed ones are logged (old → new), an owner
+    change separately. The stage changes only through ``opportunity_move``."""
+    opp = opportunity
+    if opp.deleted_at is not None:
+        raise ValidationError(_("A deleted opportunity cannot be edited."))
+    if "stage" in data or "status" in data:
+        raise ValidationError({"stage": _("Move the opportunity to another stage instead.")})
+    if (
+        "pipeline" in data
+        and data["pipeline"] is not None
+        and data["pipeline"].pk != opp.pipeline_id
+    ):
+        raise ValidationError(
+            {"pipeline": _("An opportunity cannot change pipeline; create a new one.")}
+        )
+    before = _opp_snapshot(opp)
+    old_owner_id = opp.owner_id
+    for key, value in data.items():
+        if key in OPPORTUNITY_FIELDS and key != "pipeline":
+            setattr(opp, key, value)
+    if opp.owner_id != old_owner_id and "team" not in data:
+        opp.team_id = None
+    opportunity_prepare(opp)
+    _full_clean(opp)
+    with transaction.atomic():
+        opp.save()
+        changes = diff_fields(before, _opp_snapshot(opp))
+        owner_change = changes.pop("owner", None)
+        if owner_change:
+            changes.pop("team", None)
+        if changes:
+            _opp_log(actor, AuditEntry.Action.UPDATE, opp, changes=changes)
+        if owner_change:
+            _opp_log(actor, AuditEntry.Action.OWNER, opp, changes={"owner": owner_change})
+            if opp.owner is not None:
+                _notify_opportunity_assigned(actor, [opp], opp.owner)
+    return opp
+
+
+def opportunity_move(
+    *,
+    actor: User,
+    opportunity: Opportunity,
+    stage: Stage,
+    win_loss_reason: str = "",
+    note: str = "",
+) -> Opportunity:
+    """Move an opportunity to ``stage`` of its pipeline. The time spent in the stage it
+    leaves is logged in the stage history; a won or lost stage closes it and needs a
+    ``win_loss_reason``; an open stage reopens a closed one. Records
+    ``opportunity.stage_changed``."""
+    if opportunity.deleted_at is not None:
+        raise ValidationError(_("A deleted opportunity cannot be moved."))
+    if stage.pipeline_id != opportunity.pipeline_id:
+        raise ValidationError({"stage": _("Choose a stage of the opportunity's pipeline.")})
+    closing = stage.kind != Stage.Kind.OPEN
+    if closing and win_loss_reason not in Opportunity.WinLossReason.values:
+        raise ValidationError(
+            {"win_loss_reason": _("Say why the opportunity was won or lost before closing it.")}
+        )
+    if stage.pk == opportunity.stage_id:
+        return opportunity
+    with transaction.atomic():
+        opp = (
+            Opportunity.objects.select_for_update()
+            .select_related("stage", "customer", "owner")
+            .get(pk=opportunity.pk)
+        )
+        now = timezone.now()
+        seconds = (
+            max(0, int((now - opp.stage_entered_at).total_seconds()))
+            if opp.stage_entered_at
+            else None
+        )
+        old_stage, old_status, old_probability = opp.stage, opp.status, opp.probability
+        opp.stage, opp.probability, opp.stage_entered_at = stage, stage.probability, now
+        if closing:
+            opp.status = (
+                Opportunity.Status.WON
+                if stage.kind == Stage.Kind.WON
+                else (Opportunity.Status.LOST)
+            )
+            opp.closed_at = now
+            opp.win_loss_reason = win_loss_reason
+            opp.win_loss_note = note.strip()
+        else:
+            opp.status = Opportunity.Status.OPEN
+            opp.closed_at = None
+            opp.win_loss_reason = ""
+            opp.win_loss_note = ""
+        opp.save(
+            update_fields=[
+                "stage",
+                "probability",
+                "stage_entered_at",
+                "status",
+                "closed_at",
+                "win_loss_reason",
+                "win_loss_note",
+                "updated_at",
+            ]
+        )
+        StageChange.objects.create(
+            opportunity=opp,
+            from_stage=old_stage,
+            to_stage=stage,
+            actor=actor,
+            changed_at=now,
+            seconds_in_previous_stage=seconds,
+        )
+        changes: dict[str, Any] = {
+            "stage": [str(old_stage), str(stage)],
+            "probability": [old_probability, stage.probability],
+        }
+        if old_status != opp.status:
+            changes["status"] = [old_status, opp.status]
+        if closing:
+            changes["win_loss_reason"] = [None, win_loss_reason]
+        _opp_log(actor, AuditEntry.Action.UPDATE, opp, changes=changes, message=note.strip())
+        event_record(
+            "opportunity.stage_changed",
+            subject=opp,
+            payload={
+                **_opp_payload(opp),
+                "from_stage_id": old_stage.pk,
+                "to_stage_id": stage.pk,
+                "seconds_in_previous_stage": seconds,
+            },
+            actor=actor,
+        )
+    for attr in (
+        "stage",
+        "probability",
+        "stage_entered_at",
+        "status",
+        "closed_at",
+        "win_loss_reason",
+        "win_loss_note",
+        "updated_at",
+    ):
+        setattr(opportunity, attr, getattr(opp, attr))
+    return opportunity
+
+
+def opportunity_close(
+    *, actor: User, opportunity: Opportunity, won: bool, win_loss_reason: str, note: str = ""
+) -> Opportunity:
+    """Close as won or lost: a move to the pipeline's first won (or lost) stage."""
+    stage = _closing_stage(opportunity.pipeline, Stage.Kind.WON if won else Stage.Kind.LOST)
+    return opportunity_move(
+        actor=actor,
+        opportunity=opportunity,
+        stage=stage,
+        win_loss_reason=win_loss_reason,
+        note=note,
+    )
+
+
+def opportunity_reopen(
+    *, actor: User, opportunity: Opportunity, stage: Stage | None = None
+) -> Opportunity:
+    """Reopen a won or lost opportunity, into ``stage`` or else the open stage it left."""
+    if opportunity.status == Opportunity.Status.OPEN:
+        raise ValidationError(_("Only a won or lost opportunity can be reopened."))
+    if stage is None:
+        last = (
+            StageChange.objects.filter(opportunity=opportunity, from_stage__kind=Stage.Kind.OPEN)
+            .select_related("from_stage")
+            .order_by("-changed_at", "-id")
+            .first()
+        )
+        stage = last.from_stage if last is not None and last.from_stage else None
+        stage = stage or _first_open_stage(opportunity.pipeline)
+    if stage.is_closed:
+        raise ValidationError({"stage": _("Choose an open stage.")})
+    return opportunity_move(actor=actor, opportunity=opportunity, stage=stage)
+
+
+def opportunity_delete(*, actor: User, opportunity: Opportunity) -> None:
+    """Soft-delete: hidden everywhere, restorable."""
+    with transaction.atomic():
+        Opportunity.objects.filter(pk=opportunity.pk).update(deleted_at=timezone.now())
+        _opp_log(actor, AuditEntry.Action.DELETE, opportunity)
+        event_record(
+            "opportunity.deleted", subject=opportunity, payload={"id": opportunity.pk}, actor=actor
+        )
+
+
+def opportunity_restore(*, actor: User, opportunity: Opportunity) -> None:
+    """Bring a soft-deleted opportunity back."""
+    with transaction.atomic():
+        Opportunity.objects.filter(pk=opportunity.pk).update(deleted_at=None)
+        _opp_log(actor, AuditEntry.Action.RESTORE, opportunity)
+
+
+def _notify_opportunity_assigned(
+    actor: User | None, opportunities: Sequence[Opportunity], owner: User
+) -> None:
+    if actor is not None and owner.pk == actor.pk:
+        return
+    if len(opportunities) == 1:
+        message = _("New opportunity for you: %(name)s") % {"name": opportunities[0]}
+        url = reverse("sales:opportunity-detail", args=[opportunities[0].pk])
+    else:
+        message = ngettext(
+            "%(count)d opportunity was assigned to you.",
+            "%(count)d opportunities were assigned to you.",
+            len(opportunities),
+        ) % {"count": len(opportunities)}
+        url = reverse("sales:opportunity-index") + "?owner=me"
+    notification_send(
+        user=owner, kind=Notification.Kind.ASSIGNED, message=message, url=url, actor=actor
+    )
+
+
+def opportunities_assign(
+    *, actor: User, opportunities: Sequence[Opportunity], owner: User, reason: str = ""
+) -> int:
+    """Give live opportunities to ``owner`` (an active user); returns how many changed
+    hands. Each move is logged; the new owner gets one notification."""
+    if not owner.is_active:
+        raise ValidationError({"owner": _("Choose an active user.")})
+    moved = [o for o in opportunities if o.deleted_at is None and o.owner_id != owner.pk]
+    with transaction.atomic():
+        for opp in moved:
+            old = opp.owner_id and str(opp.owner)
+            opp.owner = owner
+            opp.team_id = owner.team_id
+            opp.save(update_fields=["owner", "team", "updated_at"])
+            _opp_log(
+                actor,
+                AuditEntry.Action.OWNER,
+                opp,
+                changes={"owner": [old, str(owner)]},
+                message=reason,
+            )
+        if moved:
+            _notify_opportunity_assigned(actor, moved, owner)
+    return len(moved)
+
+
+def opportunities_handover(
+    *, actor: User, from_user: User, to_users: Sequence[User]
+) -> dict[int, int]:
+    """Share ``from_user``'s open opportunities among ``to_users`` in turn (part of the
+    user handover). Returns {receiving user id: number of opportunities received}."""
+    opportunities = list(
+        Opportunity.objects.filter(
+            owner=from_user, status=Opportunity.Status.OPEN, deleted_at__isnull=True
+        )
+        .select_related("owner", "customer")
+        .order_by("id")
+    )
+    message = _("Handover from %(user)s") % {"user": from_user}
+    result: dict[int, int] = {}
+    with transaction.atomic():
+        for index, user in enumerate(to_users):
+            share = opportunities[index :: len(to_users)]
+            result[user.pk] = opportunities_assign(
+                actor=actor, opportunities=share, owner=user, reason=message
+            )
+    return result
+
+
+def lead_convert_with_opportunity(
+    *,
+    actor: User,
+    lead: Lead,
+    customer: Customer | None = None,
+    allow_duplicates: bool = False,
+    opportunity: dict[str, Any] | None = None,
+) -> tuple[Customer, Opportunity]:
+    """Convert a lead (``lead_convert``) and open an opportunity for the customer, in one
+    transaction: if the opportunity is refused nothing is converted. ``opportunity`` holds
+    its fields (name and amount at least; the rest default from the lead)."""
+    values = dict(opportunity or {})
+    with transaction.atomic():
+        converted = lead_convert(
+            actor=actor, lead=lead, customer=customer, allow_duplicates=allow_duplicates
+        )
+        data: dict[str, Any] = {
+            "name": lead.company or lead.name,
+            "channel": lead.channel,
+            "intent": lead.intent,
+            "owner": lead.owner or actor,
+            "contact": lead.contact,
+            **values,
+            "customer": converted,
+            "lead": lead,
+        }
+        opp = opportunity_create(actor=actor, data=data)
+    return converted, opp

@@ -16,4 +16,47 @@ urlpatterns = [
     path("leads/<int:lead_id>/convert/", views.lead_convert, name="lead-convert"),
     path("leads/<int:lead_id>/delete/", views.lead_delete, name="lead-delete"),
     path("leads/<int:lead_id>/restore/", views.lead_restore, name="lead-restore"),
+    path("opportunities/", views.opportunity_index, name="opportunity-index"),
+    path("opportunities/new/", views.opportunity_create, name="opportunity-create"),
+    path(
+        "opportunities/customers/",
+        views.opportunity_customer_options,
+        name="opportunity-customer-options",
+    ),
+    path("opportunities/board/", views.kanban, name="opportunity-board"),
+    path("opportunities/forecast/", views.forecast_view, name="opportunity-forecast"),
+    path(
+        "opportunities/<int:opportunity_id>/", views.opportunity_detail, name="opportunity-detail"
+    ),
+    path(
+        "opportunities/<int:opportunity_id>/edit/", views.opportunity_edit, name="opportunity-edit"
+    ),
+    path(
+        "opportunities/<int:opportunity_id>/move/", views.opportunity_move, name="opportunity-move"
+    ),
+    path(
+        "opportunities/<int:opportunity_id>/close/",
+        views.opportunity_close,
+        name="opportunity-close",
+    ),
+    path(
+        "opportunities/<int:opportunity_id>/reopen/",
+        views.opportunity_reopen,
+        name="opportunity-reopen",
+    ),
+    path(
+        "opportunities/<int:opportunity_id>/assign/",
+        views.opportunity_assign,
+        name="opportunity-assign",
+    ),
+    path(
+        "opportunities/<int:opportunity_id>/delete/",
+        views.opportunity_delete,
+        name="opportunity-delete",
+    ),
+    path(
+        "opportunities/<int:opportunity_id>/restore/",
+        views.opportunity_restore,
+        name="opportunity-restore",
+    ),
 ]

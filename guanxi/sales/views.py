@@ -1,5 +1,5 @@
-"""Lead pages. Each view parses input, checks access through access.py, calls a service or
-selector and renders; htmx requests get the page's fragment."""
+"""Lead and opportunity pages. Each view parses input, checks access through access.py,
+calls a service or selector and renders; htmx requests get the page's fragment."""
 
 from typing import Any
 from urllib.parse import urlencode
@@ -7,8 +7,9 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.forms import BaseForm
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -23,13 +24,26 @@ from guanxi.sales import access, services
 from guanxi.sales.forms import (
     AssignForm,
     BulkActionForm,
+    CloseForm,
     ConvertForm,
     DisqualifyForm,
     LeadFilterForm,
     LeadForm,
+    MoveForm,
+    OpportunityAssignForm,
+    OpportunityFilterForm,
+    OpportunityForm,
 )
-from guanxi.sales.models import Lead
-from guanxi.sales.selectors import lead_list, lead_timeline
+from guanxi.sales.models import Lead, Opportunity, Stage
+from guanxi.sales.selectors import (
+    forecast,
+    kanban_board,
+    lead_list,
+    lead_timeline,
+    opportunity_list,
+    opportunity_stage_history,
+    opportunity_timeline_entries,
+)
 from guanxi.users.models import User
 
 PAGE_SIZE = 50
@@ -410,3 +424,334 @@ def lead_convert(request: HtmxHttpRequest, lead_id: int) -> HttpResponse:
                     return redirect("customers:customer-detail", converted.pk)
                 return redirect("sales:lead-detail", lead.pk)
     return render(request, template, {"lead": lead, "form": form, "duplicates": duplicates})
+
+
+# --- opportunities --------------------------------------------------------------------
+
+OPPORTUNITY_FILTER_KEYS = [
+    "q",
+    "pipeline",
+    "stage",
+    "status",
+    "intent",
+    "owner",
+    "close_from",
+    "close_to",
+    "sort",
+]
+
+
+def _wants_fragment(request: HtmxHttpRequest) -> bool:
+    """A move sent from the kanban board (htmx or fetch), answered with a status code and
+    a short message rather than a redirect."""
+    return bool(request.htmx) or request.headers.get("Accept", "").startswith("application/json")
+
+
+def opportunity_index(request: HtmxHttpRequest) -> HttpResponse:
+    user = _user(request)
+    if not user.has_perm("sales.view_opportunity"):
+        raise PermissionDenied
+    pipelines = access.pipelines_visible_to(user)
+    form = OpportunityFilterForm(request.GET, user=user, pipelines=pipelines)
+    error = ""
+    if not form.is_valid():
+        error = _("Some filters are invalid; they were ignored.")
+        form = OpportunityFilterForm({}, user=user, pipelines=pipelines)
+        form.is_valid()
+    filters = form.to_filters()
+    try:
+        page = opportunity_list(
+            user=user, filters=filters, cursor=request.GET.get("cursor"), limit=PAGE_SIZE
+        )
+    except InvalidCursor:
+        error = _("That page link has expired; showing the first page.")
+        page = opportunity_list(user=user, filters=filters, limit=PAGE_SIZE)
+    query = {k: request.GET[k] for k in OPPORTUNITY_FILTER_KEYS if request.GET.get(k)}
+    context = {
+        "form": form,
+        "page": page,
+        "error": error,
+        "next_url": "?" + urlencode({**query, "cursor": page.next_cursor})
+        if page.next_cursor
+        else "",
+        "can_delete": user.has_perm("sales.delete_opportunity"),
+    }
+    template = "sales/opportunity_index.html"
+    if request.htmx and request.GET.get("cursor"):
+        return render(request, template + "#rows", context)
+    if request.htmx and request.htmx.target == "opportunity-results":
+        return render(request, template + "#results", context)
+    return render(request, template, context)
+
+
+def _opportunity_detail(
+    request: HttpRequest, user: User, opp: Opportunity, status: int = 200, **forms: Any
+) -> HttpResponse:
+    can = access.opportunity_permissions(user, opp)
+    live = opp.deleted_at is None
+    context = {
+        "opp": opp,
+        "history": opportunity_stage_history(opp),
+        "timeline": list(opportunity_timeline_entries(opp).order_by("-created_at", "-id")[:100]),
+        "customer_visible": customers_visible_to(user).filter(pk=opp.customer_id).exists(),
+        "can_edit": can["edit"] and live,
+        "can_move": can["move"] and live,
+        "can_assign": can["assign"] and live,
+        "can_delete": can["delete"] and live,
+        "can_restore": can["restore"] and not live,
+        "move_form": forms.get("move_form")
+        or MoveForm(pipeline=opp.pipeline, initial={"stage": opp.stage_id}),
+        "close_form": forms.get("close_form") or CloseForm(),
+        "assign_form": forms.get("assign_form")
+        or OpportunityAssignForm(initial={"owner": opp.owner_id}),
+    }
+    return render(request, "sales/opportunity_detail.html", context, status=status)
+
+
+def opportunity_detail(request: HttpRequest, opportunity_id: int) -> HttpResponse:
+    user = _user(request)
+    opp = access.opportunity_access_by_id(user, opportunity_id, include_deleted=True)
+    if opp.deleted_at is not None and not access.opportunity_can(user, opp, "restore"):
+        raise Http404("No such opportunity")
+    return _opportunity_detail(request, user, opp)
+
+
+def _move_refused(
+    request: HtmxHttpRequest, exc: ValidationError, status: int = 422
+) -> HttpResponse:
+    return HttpResponse(" ".join(exc.messages), status=status, content_type="text/plain")
+
+
+@require_POST
+def opportunity_move(request: HtmxHttpRequest, opportunity_id: int) -> HttpResponse:
+    """Move to a stage: from the detail page (redirect back) or dropped on the kanban board
+    (204 when done; 4xx with the reason as text, and the card goes back)."""
+    user = _user(request)
+    fragment = _wants_fragment(request)
+    opp = access.opportunity_access_by_id(user, opportunity_id, "move")
+    form = MoveForm(request.POST, pipeline=opp.pipeline)
+    if not form.is_valid():
+        if fragment:
+            messages_ = [str(e) for errors in form.errors.values() for e in errors]
+            return HttpResponse(" ".join(messages_), status=422, content_type="text/plain")
+        return _opportunity_detail(request, user, opp, status=422, move_form=form)
+    try:
+        services.opportunity_move(
+            actor=user,
+            opportunity=opp,
+            stage=form.cleaned_data["stage"],
+            win_loss_reason=form.cleaned_data["win_loss_reason"],
+            note=form.cleaned_data["note"],
+        )
+    except ValidationError as exc:
+        if fragment:
+            return _move_refused(request, exc)
+        _apply_errors(form, exc)
+        return _opportunity_detail(request, user, opp, status=422, move_form=form)
+    if fragment:
+        return HttpResponse(status=204)
+    messages.success(request, _("Moved to “%(stage)s”.") % {"stage": opp.stage})
+    return redirect("sales:opportunity-detail", opp.pk)
+
+
+@require_POST
+def opportunity_close(request: HttpRequest, opportunity_id: int) -> HttpResponse:
+    user = _user(request)
+    opp = access.opportunity_access_by_id(user, opportunity_id, "move")
+    form = CloseForm(request.POST)
+    if form.is_valid():
+        try:
+            services.opportunity_close(
+                actor=user,
+                opportunity=opp,
+                won=form.cleaned_data["outcome"] == CloseForm.WON,
+                win_loss_reason=form.cleaned_data["win_loss_reason"],
+                note=form.cleaned_data["note"],
+            )
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, _("The opportunity was closed."))
+            return redirect("sales:opportunity-detail", opp.pk)
+    return _opportunity_detail(request, user, opp, status=422, close_form=form)
+
+
+@require_POST
+def opportunity_reopen(request: HttpRequest, opportunity_id: int) -> HttpResponse:
+    user = _user(request)
+    opp = access.opportunity_access_by_id(user, opportunity_id, "move")
+    try:
+        services.opportunity_reopen(actor=user, opportunity=opp)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("The opportunity was reopened."))
+    return redirect("sales:opportunity-detail", opp.pk)
+
+
+@require_POST
+def opportunity_assign(request: HttpRequest, opportunity_id: int) -> HttpResponse:
+    user = _user(request)
+    opp = access.opportunity_access_by_id(user, opportunity_id, "assign")
+    form = OpportunityAssignForm(request.POST)
+    if form.is_valid():
+        owner = form.cleaned_data["owner"]
+        try:
+            done = services.opportunities_assign(actor=user, opportunities=[opp], owner=owner)
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            if done:
+                messages.success(
+                    request, _("The opportunity was assigned to %(owner)s.") % {"owner": owner}
+                )
+            else:
+                messages.info(request, _("Nothing changed."))
+            if access.opportunities_visible_to(user).filter(pk=opp.pk).exists():
+                return redirect("sales:opportunity-detail", opp.pk)
+            return redirect("sales:opportunity-index")
+    return _opportunity_detail(request, user, opp, status=422, assign_form=form)
+
+
+@require_POST
+def opportunity_delete(request: HttpRequest, opportunity_id: int) -> HttpResponse:
+    user = _user(request)
+    opp = access.opportunity_access_by_id(user, opportunity_id, "delete")
+    services.opportunity_delete(actor=user, opportunity=opp)
+    messages.success(request, _("“%(name)s” was moved to the trash.") % {"name": opp.name})
+    return redirect("sales:opportunity-index")
+
+
+@require_POST
+def opportunity_restore(request: HttpRequest, opportunity_id: int) -> HttpResponse:
+    user = _user(request)
+    opp = access.opportunity_access_by_id(user, opportunity_id, "restore", include_deleted=True)
+    services.opportunity_restore(actor=user, opportunity=opp)
+    messages.success(request, _("“%(name)s” was restored.") % {"name": opp.name})
+    return redirect("sales:opportunity-detail", opp.pk)
+
+
+def _customers_for_opportunities(user: User) -> Any:
+    return customers_visible_to(user).filter(deleted_at__isnull=True)
+
+
+def opportunity_customer_options(request: HttpRequest) -> HttpResponse:
+    """``<option>`` list of the customers the user may see matching ``q`` (htmx, for the
+    customer select of the opportunity form)."""
+    user = _user(request)
+    if not user.has_perm("sales.add_opportunity"):
+        raise PermissionDenied
+    q = request.GET.get("q", "")[:100]
+    found = (
+        list(search_ranked(_customers_for_opportunities(user), q)[:20])
+        if len(q.strip()) >= 2
+        else []
+    )
+    return render(request, "sales/opportunity_form.html#customer-options", {"found": found})
+
+
+def opportunity_create(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    if not user.has_perm("sales.add_opportunity"):
+        raise PermissionDenied
+    initial: dict[str, Any] = {"owner": user.pk}
+    preset = request.GET.get("customer", "")
+    if preset.isascii() and preset.isdigit() and len(preset) <= 18:
+        initial["customer"] = int(preset)
+    form = OpportunityForm(
+        request.POST or None,
+        user=user,
+        can_assign=user.has_perm("sales.assign_opportunity"),
+        customers=_customers_for_opportunities(user),
+        pipelines=access.pipelines_visible_to(user),
+        initial=initial,
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            opp = services.opportunity_create(actor=user, data=form.service_data())
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, _("Opportunity “%(name)s” created.") % {"name": opp.name})
+            if access.opportunities_visible_to(user).filter(pk=opp.pk).exists():
+                return redirect("sales:opportunity-detail", opp.pk)
+            return redirect("sales:opportunity-index")
+    return render(request, "sales/opportunity_form.html", {"form": form, "creating": True})
+
+
+def opportunity_edit(request: HttpRequest, opportunity_id: int) -> HttpResponse:
+    user = _user(request)
+    opp = access.opportunity_access_by_id(user, opportunity_id, "edit")
+    # The form writes onto its own instance; the service needs the stored one for old → new.
+    form = OpportunityForm(
+        request.POST or None,
+        instance=access.opportunity_access_by_id(user, opportunity_id, "edit"),
+        user=user,
+        can_assign=access.opportunity_can(user, opp, "assign"),
+        customers=_customers_for_opportunities(user),
+        pipelines=access.pipelines_visible_to(user),
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.opportunity_update(actor=user, opportunity=opp, data=form.service_data())
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, _("Changes saved."))
+            if access.opportunities_visible_to(user).filter(pk=opp.pk).exists():
+                return redirect("sales:opportunity-detail", opp.pk)
+            return redirect("sales:opportunity-index")
+    return render(request, "sales/opportunity_form.html", {"form": form, "opp": opp})
+
+
+def _pipeline_from_query(request: HttpRequest, user: User) -> tuple[Any, Any]:
+    pipelines = access.pipelines_visible_to(user)
+    raw = request.GET.get("pipeline", "")
+    pipeline = None
+    if raw.isascii() and raw.isdigit() and len(raw) <= 18:
+        pipeline = pipelines.filter(pk=int(raw)).first()
+    if pipeline is None:
+        pipeline = pipelines.order_by("-is_default", "id").first()
+    return pipelines, pipeline
+
+
+def kanban(request: HttpRequest) -> HttpResponse:
+    """The pipeline's open stages as columns; cards are dragged between them."""
+    user = _user(request)
+    if not user.has_perm("sales.view_opportunity"):
+        raise PermissionDenied
+    pipelines, pipeline = _pipeline_from_query(request, user)
+    columns = kanban_board(user=user, pipeline=pipeline) if pipeline is not None else []
+    closing = (
+        list(pipeline.stages.exclude(kind=Stage.Kind.OPEN).order_by("order", "id"))
+        if pipeline is not None
+        else []
+    )
+    context = {
+        "pipelines": list(pipelines),
+        "pipeline": pipeline,
+        "columns": columns,
+        "closing_stages": closing,
+        "reasons": Opportunity.WinLossReason.choices,
+        "can_move": user.has_perm("sales.change_opportunity"),
+    }
+    return render(request, "sales/kanban.html", context)
+
+
+def forecast_view(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    if not user.has_perm("sales.view_opportunity"):
+        raise PermissionDenied
+    pipelines, pipeline = _pipeline_from_query(request, user)
+    this_year = timezone.localdate().year
+    raw_year = request.GET.get("year", "")
+    year = int(raw_year) if raw_year.isdigit() and 2000 <= int(raw_year) <= 2100 else this_year
+    result = forecast(user=user, pipeline=pipeline, year=year) if pipeline is not None else None
+    context = {
+        "pipelines": list(pipelines),
+        "pipeline": pipeline,
+        "year": year,
+        "years": range(this_year - 3, this_year + 3),
+        "forecast": result,
+    }
+    return render(request, "sales/opportunity_forecast.html", context)

@@ -90,6 +90,7 @@ class User(AbstractUser):
 class Module(models.TextChoices):
     CUSTOMERS = "customers", _("Customers and contacts")
     LEADS = "leads", _("Leads")
+    OPPORTUNITIES = "opportunities", _("Opportunities")
 
 
 class Scope(models.TextChoices):

@@ -30,6 +30,10 @@ _LEAD_READ = ["sales.view_lead"]
 _LEAD_WRITE = ["sales.add_lead", "sales.change_lead", "sales.convert_lead"]
 _LEAD_MANAGE = ["sales.delete_lead", "sales.assign_lead", "sales.export_lead"]
 
+_OPP_READ = ["sales.view_opportunity"]
+_OPP_WRITE = ["sales.add_opportunity", "sales.change_opportunity"]
+_OPP_MANAGE = ["sales.delete_opportunity", "sales.assign_opportunity"]
+
 # Per role: permissions that belong to no module, then per module its permissions and
 # its (read, write) scope. A module a role has never been set up for (no RoleScope row)
 # gets these defaults after ``migrate``; modules already set up are left as edited.
@@ -51,6 +55,7 @@ DEFAULT_ROLES: dict[str, dict[str, Any]] = {
             (Scope.ALL, Scope.ALL),
         ),
         Module.LEADS: ([*_LEAD_READ, *_LEAD_WRITE, *_LEAD_MANAGE], (Scope.ALL, Scope.ALL)),
+        Module.OPPORTUNITIES: ([*_OPP_READ, *_OPP_WRITE, *_OPP_MANAGE], (Scope.ALL, Scope.ALL)),
     },
     SALES_MANAGER: {
         "perms": [],
@@ -68,11 +73,16 @@ DEFAULT_ROLES: dict[str, dict[str, Any]] = {
             (Scope.TEAM, Scope.TEAM),
         ),
         Module.LEADS: ([*_LEAD_READ, *_LEAD_WRITE, *_LEAD_MANAGE], (Scope.TEAM, Scope.TEAM)),
+        Module.OPPORTUNITIES: (
+            [*_OPP_READ, *_OPP_WRITE, *_OPP_MANAGE],
+            (Scope.TEAM, Scope.TEAM),
+        ),
     },
     SALES_REP: {
         "perms": [],
         Module.CUSTOMERS: ([*_CUSTOMER_READ, *_CUSTOMER_WRITE], (Scope.OWN, Scope.OWN)),
         Module.LEADS: ([*_LEAD_READ, *_LEAD_WRITE], (Scope.OWN, Scope.OWN)),
+        Module.OPPORTUNITIES: ([*_OPP_READ, *_OPP_WRITE], (Scope.OWN, Scope.OWN)),
     },
     SERVICE_AGENT: {
         "perms": [],
@@ -81,6 +91,7 @@ DEFAULT_ROLES: dict[str, dict[str, Any]] = {
             (Scope.ALL, Scope.NONE),
         ),
         Module.LEADS: ([], (Scope.NONE, Scope.NONE)),
+        Module.OPPORTUNITIES: ([], (Scope.NONE, Scope.NONE)),
     },
     MARKETER: {
         "perms": [],
@@ -90,16 +101,19 @@ DEFAULT_ROLES: dict[str, dict[str, Any]] = {
             [*_LEAD_READ, "sales.add_lead", "sales.export_lead"],
             (Scope.ALL, Scope.NONE),
         ),
+        Module.OPPORTUNITIES: (_OPP_READ, (Scope.ALL, Scope.NONE)),
     },
     EXECUTIVE: {
         "perms": [],
         Module.CUSTOMERS: ([*_CUSTOMER_READ, "customers.export_customer"], (Scope.ALL, Scope.NONE)),
         Module.LEADS: ([*_LEAD_READ, "sales.export_lead"], (Scope.ALL, Scope.NONE)),
+        Module.OPPORTUNITIES: (_OPP_READ, (Scope.ALL, Scope.NONE)),
     },
     PARTNER: {
         "perms": [],
         Module.CUSTOMERS: ([], (Scope.NONE, Scope.NONE)),
         Module.LEADS: ([], (Scope.NONE, Scope.NONE)),
+        Module.OPPORTUNITIES: ([], (Scope.NONE, Scope.NONE)),
     },
 }
 
