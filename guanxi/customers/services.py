@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import ProtectedError, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -335,9 +335,42 @@ def customer_purge(*, actor: User, customer: Customer) -> None:
             customer_id=customer.pk,
             changes={"snapshot": [None, _snapshot(customer)]},
         )
-        for attachment in customer.attachments.all():
-            attachment.file.delete(save=False)
-        customer.delete()
+        files = [attachment.file for attachment in customer.attachments.all()]
+        try:
+            with transaction.atomic():
+                customer.delete()
+        except ProtectedError as exc:
+            kinds = sorted({str(obj._meta.verbose_name_plural) for obj in exc.protected_objects})
+            raise ValidationError(
+                _("This customer still has %(records)s; move or delete them first.")
+                % {"records": ", ".join(kinds)}
+            ) from exc
+
+        # The files go only once the purge has committed.
+        def delete_files() -> None:
+            for file in files:
+                file.delete(save=False)
+
+        transaction.on_commit(delete_files)
+
+
+# Relations the merge moves itself (with their own rules) or that stay with the source.
+_MERGE_HANDLED = {"contact_links", "addresses", "notes", "attachments", "merged_from", "tags"}
+
+
+def _move_other_records(source: Customer, target: Customer) -> None:
+    """Every other record that points at ``source`` (opportunities, leads, follow-ups, and
+    what later modules add) moves to ``target``, so a merge loses nothing."""
+    for relation in Customer._meta.related_objects:
+        if relation.many_to_many or relation.one_to_one:
+            continue
+        if relation.get_accessor_name() in _MERGE_HANDLED:
+            continue
+        model = relation.related_model
+        assert isinstance(model, type)
+        model._default_manager.filter(**{relation.field.name: source}).update(
+            **{relation.field.name: target}
+        )
 
 
 def customer_merge(*, actor: User, target: Customer, source: Customer) -> Customer:
@@ -379,6 +412,7 @@ def customer_merge(*, actor: User, target: Customer, source: Customer) -> Custom
         Note.objects.filter(customer=source).update(customer=target)
         Attachment.objects.filter(customer=source).update(customer=target)
         target.tags.add(*source.tags.all())
+        _move_other_records(source, target)
         AuditEntry.objects.filter(customer_id=source.pk).update(customer_id=target.pk)
         Customer.objects.filter(pk=source.pk).update(
             deleted_at=timezone.now(), deleted_by=actor, merged_into=target

@@ -11,8 +11,8 @@ from django.views.decorators.http import require_POST
 
 from guanxi.customers.models import Customer
 from guanxi.customers.services import user_handover
-from guanxi.sales.models import Lead
-from guanxi.sales.services import leads_handover
+from guanxi.sales.models import Lead, Opportunity
+from guanxi.sales.services import leads_handover, opportunities_handover
 from guanxi.users.forms import ApiTokenForm, HandoverForm, LoginForm, ProfileForm
 from guanxi.users.models import User
 from guanxi.users.services import api_token_create, api_token_revoke
@@ -115,6 +115,9 @@ def handover(request: HttpRequest) -> HttpResponse:
             leads = leads_handover(
                 actor=actor, from_user=form.cleaned_data["from_user"], to_users=to_users
             )
+            opportunities = opportunities_handover(
+                actor=actor, from_user=form.cleaned_data["from_user"], to_users=to_users
+            )
             result = user_handover(
                 actor=actor,
                 from_user=form.cleaned_data["from_user"],
@@ -141,18 +144,36 @@ def handover(request: HttpRequest) -> HttpResponse:
             )
             % {"count": lead_total},
         )
+        opportunity_total = sum(opportunities.values())
+        messages.success(
+            request,
+            ngettext(
+                "%(count)d open opportunity was handed over.",
+                "%(count)d open opportunities were handed over.",
+                opportunity_total,
+            )
+            % {"count": opportunity_total},
+        )
         return redirect("users:handover")
     from_user = form["from_user"].value()
-    lead_count = None
+    lead_count = opportunity_count = None
     if from_user and str(from_user).isascii() and str(from_user).isdigit():
         counts = Customer.objects.alive().filter(owner_id=from_user).count()
         lead_count = Lead.objects.filter(
             owner_id=from_user, status__in=Lead.OPEN_STATUSES, deleted_at__isnull=True
         ).count()
+        opportunity_count = Opportunity.objects.filter(
+            owner_id=from_user, status=Opportunity.Status.OPEN, deleted_at__isnull=True
+        ).count()
     return render(
         request,
         "users/handover.html",
-        {"form": form, "owned_count": counts, "lead_count": lead_count},
+        {
+            "form": form,
+            "owned_count": counts,
+            "lead_count": lead_count,
+            "opportunity_count": opportunity_count,
+        },
     )
 
 

@@ -7,6 +7,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 
 from guanxi.activities.models import AuditEntry, Notification
 from guanxi.customers import services
@@ -241,7 +242,9 @@ def test_delete_and_restore_are_logged(users):
     assert _actions(c.pk)[-2:] == ["delete", "restore"]
 
 
-def test_purge_only_from_the_trash_and_the_audit_trail_survives(users, settings):
+def test_purge_only_from_the_trash_and_the_audit_trail_survives(
+    users, settings, django_capture_on_commit_callbacks
+):
     admin = users["admin"]
     c = CustomerFactory(owner=users["rep1"], name="待清除")
     pk = c.pk
@@ -256,7 +259,8 @@ def test_purge_only_from_the_trash_and_the_audit_trail_survives(users, settings)
     # from the trash it can
     services.customer_delete(actor=admin, customer=c)
     c.refresh_from_db()
-    services.customer_purge(actor=admin, customer=c)
+    with django_capture_on_commit_callbacks(execute=True):  # files go once it commits
+        services.customer_purge(actor=admin, customer=c)
     assert not Customer.objects.filter(pk=pk).exists()
     assert not Note.objects.exists()
     assert not Attachment.objects.exists()
@@ -501,3 +505,39 @@ def test_the_longest_chinese_names_fit_their_pinyin_columns(users):
     assert customer.name_pinyin.startswith("zhuang") and len(customer.name_pinyin) == 600
     assert contact.name_pinyin.startswith("shuang") and len(contact.name_pinyin) == 600
     assert customer.name_initials == "z" * 200
+
+
+def test_merge_moves_opportunities_leads_and_follow_ups_too(users):
+    from guanxi.activities.services import follow_up_plan
+    from guanxi.sales.models import Opportunity
+    from guanxi.sales.services import opportunity_create
+    from guanxi.sales.tests.factories import LeadFactory
+
+    target, source = CustomerFactory(owner=users["rep1"]), CustomerFactory(owner=users["rep1"])
+    opportunity = opportunity_create(
+        actor=users["rep1"], data={"name": "年度采购", "customer": source, "amount": "5000"}
+    )
+    lead = LeadFactory(owner=users["rep1"], customer=source)
+    follow_up = follow_up_plan(
+        actor=users["rep1"], customer=source, method="call", due_at=timezone.now()
+    )
+    services.customer_merge(actor=users["rep1"], target=target, source=source)
+    assert Opportunity.objects.get(pk=opportunity.pk).customer_id == target.pk
+    lead.refresh_from_db()
+    follow_up.refresh_from_db()
+    assert (lead.customer_id, follow_up.customer_id) == (target.pk, target.pk)
+
+
+def test_purging_a_customer_with_opportunities_is_refused_with_a_reason(users):
+    from guanxi.sales.services import opportunity_create
+
+    customer = CustomerFactory(owner=users["rep1"])
+    opportunity_create(
+        actor=users["rep1"], data={"name": "年度采购", "customer": customer, "amount": "5000"}
+    )
+    services.customer_delete(actor=users["admin"], customer=customer)
+    customer.refresh_from_db()
+    with pytest.raises(ValidationError) as exc:
+        services.customer_purge(actor=users["admin"], customer=customer)
+    assert "move or delete them first" in str(exc.value)
+    assert Customer.objects.filter(pk=customer.pk).exists()

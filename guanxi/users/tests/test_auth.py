@@ -428,3 +428,29 @@ def test_failures_older_than_the_lockout_window_do_not_count(client, users, sett
     assert (
         client.post("/login/", {"username": "rep1", "password": "guanxi-demo"}).status_code == 302
     )
+
+
+def test_the_handover_moves_open_leads_and_opportunities_too(client, users):
+    from guanxi.sales.models import Lead, Opportunity
+    from guanxi.sales.services import opportunity_create
+    from guanxi.sales.tests.factories import LeadFactory
+
+    customer = CustomerFactory(owner=users["rep1"])
+    LeadFactory.create_batch(2, owner=users["rep1"])
+    LeadFactory(owner=users["rep1"], status=Lead.Status.CONVERTED)  # closed: stays
+    opportunity_create(
+        actor=users["rep1"], data={"name": "年度采购", "customer": customer, "amount": "100000"}
+    )
+    client.force_login(users["admin"])
+    preview = client.post(reverse("users:handover"), {"from_user": users["rep1"].pk})
+    assert (preview.context["lead_count"], preview.context["opportunity_count"]) == (2, 1)
+    response = client.post(
+        reverse("users:handover"),
+        {"from_user": users["rep1"].pk, "to_users": [users["rep2"].pk]},
+        follow=True,
+    )
+    html = response.content.decode()
+    assert "2 open leads were handed over." in html
+    assert "1 open opportunity was handed over." in html
+    assert Lead.objects.filter(owner=users["rep2"]).count() == 2
+    assert Opportunity.objects.get().owner == users["rep2"]

@@ -25,7 +25,8 @@ from guanxi.customers.seeding import (
     Owner,
     seed_customers,
 )
-from guanxi.sales.models import AssignmentRule, Lead
+from guanxi.sales.demo import demo_opportunities
+from guanxi.sales.models import AssignmentRule, Lead, Opportunity
 from guanxi.sales.services import lead_create, lead_disqualify
 from guanxi.users import roles
 from guanxi.users.models import Team, User
@@ -151,10 +152,13 @@ class Command(BaseCommand):
         ).exists()
         if loaded and not reset:
             # Data added by a later version (leads) is loaded into an existing demo too.
-            if not self._demo_leads().exists():
-                with transaction.atomic():
-                    users = {u.username: u for u in User.objects.filter(username__in=USERNAMES)}
+            users = {u.username: u for u in User.objects.filter(username__in=USERNAMES)}
+            with transaction.atomic():
+                if not self._demo_leads().exists():
                     self._leads(users)
+                    self._follow_ups(users)
+                if not Opportunity.objects.exists():
+                    self._opportunities(users)
             self.stdout.write("Demo data is already loaded (use --reset to load it again).")
             self._print_logins()
             return
@@ -168,10 +172,12 @@ class Command(BaseCommand):
             self._notes(users)
             leads = self._leads(users)
             self._follow_ups(users)
+            opportunities = self._opportunities(users)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data loaded: {len(users)} users, {result.customers:,} customers, "
-                f"{result.contacts:,} contacts, {leads} leads in {result.seconds:.1f}s."
+                f"{result.contacts:,} contacts, {leads} leads, {opportunities} opportunities"
+                f" in {result.seconds:.1f}s."
             )
         )
         self._print_logins()
@@ -287,6 +293,15 @@ class Command(BaseCommand):
                     plan="首次电话联系",
                 )
 
+    def _opportunities(self, users: dict[str, User]) -> int:
+        owners = [users[name] for name in ("rep1", "rep2", "manager")]
+        customers = list(
+            Customer.objects.filter(
+                owner__in=owners, kind=Customer.Kind.COMPANY, deleted_at__isnull=True
+            ).order_by("pk")[:300]
+        )
+        return demo_opportunities(users, customers)
+
     def _remove_demo_leads(self) -> None:
         leads = self._demo_leads()
         ids = list(leads.values_list("pk", flat=True))
@@ -396,6 +411,7 @@ class Command(BaseCommand):
         for start in range(0, len(ids), 500):
             # An ``__in`` lookup ignores None, so leaving the missing ones out changes nothing.
             chunk = [pk for pk in ids[start : start + 500] if pk is not None]
+            Opportunity.objects.filter(customer_id__in=chunk).delete()
             contact_ids = list(
                 Contact.objects.filter(links__customer_id__in=chunk).values_list("pk", flat=True)
             )
