@@ -104,3 +104,44 @@ def test_a_robot_that_posts_at_once_creates_nothing(new_page, web_form):
     page.locator("form button[type=submit]").click()
     expect(page.locator("main")).to_contain_text("谢谢")
     assert not Lead.objects.exists()
+
+
+def test_kanban_drag_moves_the_opportunity_and_a_won_drop_asks_for_the_reason(login, users):
+    from guanxi.customers.tests.factories import CustomerFactory
+    from guanxi.sales.models import Opportunity, Stage
+    from guanxi.sales.services import opportunity_create
+
+    customer = CustomerFactory(owner=users["rep1"], name=COMPANY)
+    opportunity = opportunity_create(
+        actor=users["rep1"],
+        data={"name": "200 台伺服电机", "customer": customer, "amount": "360000"},
+    )
+    stages = list(opportunity.pipeline.stages.order_by("order", "id"))
+    second = next(s for s in stages if s.kind == Stage.Kind.OPEN and s.pk != opportunity.stage_id)
+    won = next(s for s in stages if s.kind == Stage.Kind.WON)
+
+    page = login("rep1")
+    page.goto("/sales/opportunities/board/")
+    card = page.locator(f".kanban-card[data-id='{opportunity.pk}']")
+    expect(card).to_be_visible()
+
+    # Drag to the next stage: saved at once.
+    card.drag_to(page.locator(f".kanban-cards[data-stage='{second.pk}']"))
+    expect(page.locator(f".kanban-cards[data-stage='{second.pk}'] .kanban-card")).to_have_count(1)
+    page.wait_for_function(
+        "id => !document.querySelector(`.kanban-card[data-id='${id}']`)"
+        ".classList.contains('is-saving')",
+        arg=opportunity.pk,
+    )
+    opportunity.refresh_from_db()
+    assert opportunity.stage_id == second.pk
+
+    # Drop on "won": the reason is asked first, then the deal is closed.
+    card.drag_to(page.locator(f".kanban-cards[data-stage='{won.pk}']"))
+    dialog = page.locator("#close-dialog")
+    expect(dialog).to_be_visible()
+    dialog.locator("select[name=win_loss_reason]").select_option(index=1)
+    dialog.locator("button[value=ok]").click()
+    expect(page.locator(f".kanban-card[data-id='{opportunity.pk}']")).to_have_count(0)
+    opportunity.refresh_from_db()
+    assert (opportunity.status, opportunity.stage_id) == (Opportunity.Status.WON, won.pk)
