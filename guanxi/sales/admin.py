@@ -1,7 +1,10 @@
 from django.contrib import admin
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
-from guanxi.sales.models import AssignmentRule, Lead, WebForm
+from guanxi.sales.models import AssignmentRule, Lead, Pipeline, Stage, WebForm
 
 
 @admin.register(AssignmentRule)
@@ -41,8 +44,43 @@ class LeadAdmin(admin.ModelAdmin):
 
 @admin.register(WebForm)
 class WebFormAdmin(admin.ModelAdmin):
-    list_display = ["name", "key", "channel", "campaign", "owner", "is_active"]
+    list_display = ["name", "public_page", "channel", "campaign", "owner", "is_active"]
     list_filter = ["is_active"]
     search_fields = ["name", "campaign"]
-    readonly_fields = ["key"]
+    readonly_fields = ["key", "public_page", "embed_code"]
     autocomplete_fields = ["owner"]
+
+    @admin.display(description=_("public page"))
+    def public_page(self, obj: WebForm) -> str:
+        if not obj.pk:
+            return "—"
+        url = reverse("public:web-form", args=[obj.key])
+        return format_html('<a href="{}" target="_blank">{}</a>', url, url)
+
+    @admin.display(description=_("code to embed in a website"))
+    def embed_code(self, obj: WebForm) -> str:
+        if not obj.pk:
+            return "—"
+        url = reverse("public:web-form", args=[obj.key])
+        return format_html(
+            "<code>&lt;iframe src=&quot;https://YOUR-GUANXI-HOST{}&quot; "
+            "style=&quot;width:100%;height:720px;border:0&quot;&gt;&lt;/iframe&gt;</code>",
+            url,
+        )
+
+
+class StageInline(admin.TabularInline):
+    model = Stage
+    extra = 0
+    fields = ["order", "name", "kind", "probability"]
+    ordering = ["order", "id"]
+
+
+@admin.register(Pipeline)
+class PipelineAdmin(admin.ModelAdmin):
+    """Pipelines and their stages (the probability is each stage's default)."""
+
+    list_display = ["name", "team", "currency", "is_default", "is_active"]
+    list_filter = ["is_active"]
+    search_fields = ["name"]
+    inlines = [StageInline]

@@ -340,6 +340,7 @@ class Stage(models.Model):
     probability = models.PositiveSmallIntegerField(
         _("probability (%)"),
         default=0,
+        validators=[MaxValueValidator(100)],
         help_text=_("How likely an opportunity in this stage is to be won, 0–100."),
     )
     kind = models.CharField(_("kind"), max_length=4, choices=Kind.choices, default=Kind.OPEN)
