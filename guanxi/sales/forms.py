@@ -207,12 +207,49 @@ class ConvertForm(forms.Form):
     allow_duplicates = forms.BooleanField(
         label=_("Create anyway: this is not a duplicate"), required=False
     )
+    # Optionally open an opportunity in the same step.
+    opportunity_name = forms.CharField(
+        label=_("Also open an opportunity named"),
+        max_length=200,
+        required=False,
+        help_text=_("Leave empty to convert without an opportunity."),
+    )
+    opportunity_amount = forms.DecimalField(
+        label=_("Amount (CNY)"),
+        required=False,
+        min_value=0,
+        max_digits=14,
+        decimal_places=2,
+    )
+    opportunity_close = forms.DateField(
+        label=_("Expected close date"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    OPPORTUNITY_FIELDS = ("opportunity_name", "opportunity_amount", "opportunity_close")
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         if data.get("mode") == self.EXISTING and not data.get("customer"):
             self.add_error("customer", _("Choose the customer to link the lead to."))
+        if not data.get("opportunity_name") and (
+            data.get("opportunity_amount") is not None or data.get("opportunity_close")
+        ):
+            self.add_error("opportunity_name", _("Name the opportunity, or leave it all empty."))
         return data
+
+    def opportunity(self) -> dict[str, Any] | None:
+        """The opportunity's fields, or None when none is to be opened."""
+        data = self.cleaned_data
+        if not data.get("opportunity_name"):
+            return None
+        values: dict[str, Any] = {
+            "name": data["opportunity_name"],
+            "amount": data.get("opportunity_amount") or 0,
+        }
+        if data.get("opportunity_close"):
+            values["expected_close_date"] = data["opportunity_close"]
+        return values
 
 
 class BulkActionForm(forms.Form):

@@ -403,14 +403,26 @@ def lead_convert(request: HtmxHttpRequest, lead_id: int) -> HttpResponse:
             customer = customers_visible_to(user).filter(pk=form.cleaned_data["customer"]).first()
             if customer is None:
                 form.add_error("customer", _("Choose a customer that you may see."))
+        opportunity = form.opportunity() if not form.errors else None
+        if opportunity is not None and not user.has_perm("sales.add_opportunity"):
+            form.add_error("opportunity_name", _("You may not open opportunities."))
         if not form.errors:
             try:
-                converted = services.lead_convert(
-                    actor=user,
-                    lead=lead,
-                    customer=customer,
-                    allow_duplicates=form.cleaned_data["allow_duplicates"],
-                )
+                if opportunity is None:
+                    converted = services.lead_convert(
+                        actor=user,
+                        lead=lead,
+                        customer=customer,
+                        allow_duplicates=form.cleaned_data["allow_duplicates"],
+                    )
+                else:
+                    converted, _opportunity = services.lead_convert_with_opportunity(
+                        actor=user,
+                        lead=lead,
+                        customer=customer,
+                        allow_duplicates=form.cleaned_data["allow_duplicates"],
+                        opportunity=opportunity,
+                    )
             except services.DuplicateCustomers as exc:
                 duplicates = _visible_duplicates(user, exc.matches)
             except ValidationError as exc:

@@ -476,3 +476,78 @@ def test_a_converted_lead_cannot_be_converted_again(client, users):
     response = client.post(url, {"mode": "new", "allow_duplicates": "on"}, follow=True)
     assert "Only an open lead can be converted." in _messages(response)
     assert Customer.objects.count() == 1
+
+
+def test_convert_can_open_an_opportunity_in_the_same_step(client, users):
+    from guanxi.sales.models import Opportunity
+
+    lead = services.lead_create(
+        actor=users["rep1"],
+        data={"name": "王芳", "company": "苏州恒瑞电子有限公司", "mobile": "13912345678"},
+    )
+    services.leads_assign(actor=users["admin"], leads=[lead], owner=users["rep1"])
+    client = _as(client, users["rep1"])
+    url = reverse("sales:lead-convert", args=[lead.pk])
+    # a negative amount is refused on the form, and nothing is converted
+    response = client.post(
+        url, {"mode": "new", "opportunity_name": "伺服电机", "opportunity_amount": "-1"}
+    )
+    assert response.status_code == 200
+    lead.refresh_from_db()
+    assert lead.is_open and not Opportunity.objects.exists()
+    # an amount without a name is refused too
+    response = client.post(url, {"mode": "new", "opportunity_amount": "100"})
+    assert "Name the opportunity" in _html(response)
+    response = client.post(
+        url,
+        {
+            "mode": "new",
+            "opportunity_name": "伺服电机 200 台",
+            "opportunity_amount": "360000",
+            "opportunity_close": "2030-03-31",
+        },
+    )
+    assert response.status_code == 302
+    opportunity = Opportunity.objects.get()
+    assert (opportunity.name, str(opportunity.amount), opportunity.owner) == (
+        "伺服电机 200 台",
+        "360000.00",
+        users["rep1"],
+    )
+    assert opportunity.customer.name == "苏州恒瑞电子有限公司"
+    assert opportunity.lead_id == lead.pk
+
+
+def test_create_anyway_after_duplicates_keeps_the_opportunity(client, users):
+    from guanxi.sales.models import Opportunity
+
+    CustomerFactory(name="苏州恒瑞电子有限公司", city="苏州市", owner=users["rep2"])
+    lead = services.lead_create(
+        actor=users["rep1"],
+        data={
+            "name": "王芳",
+            "company": "苏州恒瑞电子有限公司",
+            "city": "苏州市",
+            "mobile": "13912345678",
+            "owner": users["rep1"],
+        },
+    )
+    client = _as(client, users["rep1"])
+    url = reverse("sales:lead-convert", args=[lead.pk])
+    page = _html(
+        client.post(
+            url, {"mode": "new", "opportunity_name": "年度备件", "opportunity_amount": "5000"}
+        )
+    )
+    assert 'id="duplicates"' in page and 'value="年度备件"' in page
+    response = client.post(
+        url,
+        {
+            "mode": "new",
+            "allow_duplicates": "on",
+            "opportunity_name": "年度备件",
+            "opportunity_amount": "5000",
+        },
+    )
+    assert response.status_code == 302
+    assert Opportunity.objects.get().name == "年度备件"
