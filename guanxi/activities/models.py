@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class AuditEntry(models.Model):
@@ -97,7 +98,7 @@ class FollowUp(models.Model):
         CALL = "call", _("Phone call")
         VISIT = "visit", _("Visit")
         WECHAT = "wechat", _("WeChat")
-        EMAIL = "email", _("E-mail")
+        EMAIL = "email", pgettext_lazy("follow-up method", "E-mail")
         MEETING = "meeting", _("Meeting")
         OTHER = "other", _("Other")
 
@@ -131,7 +132,9 @@ class FollowUp(models.Model):
         on_delete=models.CASCADE,
         related_name="follow_ups",
     )
-    method = models.CharField(_("method"), max_length=10, choices=Method.choices)
+    method = models.CharField(
+        pgettext_lazy("follow-up", "method"), max_length=10, choices=Method.choices
+    )
     due_at = models.DateTimeField(_("due"), null=True, blank=True)
     plan = models.CharField(_("purpose"), max_length=300, blank=True)
     done_at = models.DateTimeField(_("done at"), null=True, blank=True)

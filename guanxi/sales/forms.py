@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from guanxi.core.validators import normalize_cn_mobile, validate_phone
 from guanxi.customers.forms import RegionFieldsMixin
@@ -496,7 +497,7 @@ class CloseForm(forms.Form):
     WON, LOST = "won", "lost"
     outcome = forms.ChoiceField(
         label=_("Outcome"),
-        choices=[(WON, _("Won")), (LOST, _("Lost"))],
+        choices=[(WON, pgettext_lazy("deal", "Won")), (LOST, pgettext_lazy("deal", "Lost"))],
         widget=forms.RadioSelect,
     )
     win_loss_reason = forms.ChoiceField(

@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from guanxi.core.models import TimeStampedModel
 
@@ -328,9 +329,9 @@ class Stage(models.Model):
     """A step of a pipeline; won and lost stages close the opportunity."""
 
     class Kind(models.TextChoices):
-        OPEN = "open", _("Open")
-        WON = "won", _("Won")
-        LOST = "lost", _("Lost")
+        OPEN = "open", pgettext_lazy("deal", "Open")
+        WON = "won", pgettext_lazy("deal", "Won")
+        LOST = "lost", pgettext_lazy("deal", "Lost")
 
     pipeline = models.ForeignKey(
         Pipeline, verbose_name=_("pipeline"), on_delete=models.CASCADE, related_name="stages"
@@ -368,9 +369,9 @@ class Opportunity(TimeStampedModel):
     """A chance to sell to a customer (商机), moving through the stages of a pipeline."""
 
     class Status(models.TextChoices):
-        OPEN = "open", _("Open")
-        WON = "won", _("Won")
-        LOST = "lost", _("Lost")
+        OPEN = "open", pgettext_lazy("deal", "Open")
+        WON = "won", pgettext_lazy("deal", "Won")
+        LOST = "lost", pgettext_lazy("deal", "Lost")
 
     class WinLossReason(models.TextChoices):
         PRICE = "price", _("Price")
@@ -384,7 +385,7 @@ class Opportunity(TimeStampedModel):
         OTHER = "other", _("Other")
 
     class ForecastCategory(models.TextChoices):
-        PIPELINE = "pipeline", _("Pipeline")
+        PIPELINE = "pipeline", pgettext_lazy("forecast category", "Pipeline")
         BEST_CASE = "best_case", _("Best case")
         COMMIT = "commit", _("Commit")
         OMITTED = "omitted", _("Omitted")

@@ -694,7 +694,7 @@ def opportunity_move(
         return opportunity
     with transaction.atomic():
         opp = (
-            Opportunity.objects.select_for_update()
+            Opportunity.objects.select_for_update(of=("self",))
             .select_related("stage", "customer", "owner")
             .get(pk=opportunity.pk)
         )

@@ -7,7 +7,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from guanxi.activities.models import AuditEntry, Notification
 from guanxi.customers import services
@@ -537,7 +537,7 @@ def test_purging_a_customer_with_opportunities_is_refused_with_a_reason(users):
     )
     services.customer_delete(actor=users["admin"], customer=customer)
     customer.refresh_from_db()
-    with pytest.raises(ValidationError) as exc:
+    with translation.override("en"), pytest.raises(ValidationError) as exc:
         services.customer_purge(actor=users["admin"], customer=customer)
-    assert "move or delete them first" in str(exc.value)
+    assert "opportunities; move or delete them first" in str(exc.value)
     assert Customer.objects.filter(pk=customer.pk).exists()
