@@ -182,3 +182,12 @@ def pipeline_access_by_id(user: AnyUser, pipeline_id: int) -> Pipeline:
     if pipeline is None:
         raise Http404("No such pipeline")
     return pipeline
+
+
+def leads_in_pool(user: AnyUser) -> QuerySet[Lead]:
+    """Open leads nobody owns (公海): anyone who may work leads may see and claim them."""
+    if not user.is_authenticated or not user.has_perm("sales.change_lead"):
+        return Lead.objects.none()
+    return Lead.objects.filter(
+        owner__isnull=True, status__in=Lead.OPEN_STATUSES, deleted_at__isnull=True
+    )

@@ -6,6 +6,7 @@ Handlers parse input, authorise through ``access``, call a service or selector a
 answer 404, visible leads the user may not act on answer 403.
 """
 
+from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -13,7 +14,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from ninja import Path, Query, Router
+from ninja import Field, Path, Query, Router
 from ninja.responses import Status
 
 from guanxi.core.pagination import keyset_page
@@ -32,10 +33,14 @@ from guanxi.customers.api import (
 )
 from guanxi.customers.models import Contact, Customer
 from guanxi.customers.schemas import (
+    CursorPage,
     CursorQuery,
     DuplicateConflictOut,
     Id,
+    Out,
     Ref,
+    Str32,
+    Str200,
     TimelineEntryOut,
     TimelinePage,
     UserRef,
@@ -135,6 +140,87 @@ def lead_list(request: HttpRequest, filters: Query[LeadListQuery]) -> LeadPage:
         next_cursor=page.next_cursor,
         has_more=page.has_more,
     )
+
+
+class PoolLeadOut(Out):
+    """A lead in the pool: enough to choose it, not to contact it before claiming."""
+
+    id: int
+    name: str
+    company: str
+    province: str
+    city: str
+    intent: str
+    channel: Ref | None
+    created_at: datetime
+
+
+class PoolQuery(CursorQuery):
+    q: Str200 = Field("", description="Search: name, company, pinyin, initials.")
+    province: Str32 = ""
+
+
+class PoolPage(CursorPage):
+    items: list[PoolLeadOut]
+
+
+@router.get(
+    "/leads/pool",
+    response={200: PoolPage, **LIST_ERRORS},
+    url_name="lead-pool",
+    summary="Open leads nobody owns (the pool)",
+)
+def lead_pool(request: HttpRequest, filters: Query[PoolQuery]) -> PoolPage:
+    """Newest first; claim one with ``POST /leads/{id}/claim``."""
+    user = _actor(request)
+    qs = access.leads_in_pool(user).select_related("channel")
+    if filters.q:
+        qs = selectors.lead_search_filter(qs, filters.q)
+    if filters.province:
+        qs = qs.filter(province=filters.province)
+    page = _paged(
+        filters.cursor,
+        lambda: keyset_page(
+            qs, order=["-created_at", "-id"], cursor=filters.cursor, limit=filters.limit
+        ),
+    )
+    return PoolPage(
+        items=[
+            PoolLeadOut(
+                id=lead.pk,
+                name=lead.name,
+                company=lead.company,
+                province=lead.province,
+                city=lead.city,
+                intent=lead.intent,
+                channel=Ref(id=lead.channel.pk, name=lead.channel.name) if lead.channel else None,
+                created_at=lead.created_at,
+            )
+            for lead in page.items
+        ],
+        next_cursor=page.next_cursor,
+        has_more=page.has_more,
+    )
+
+
+@router.post(
+    "/leads/{lead_id}/claim",
+    response={200: LeadOut, **WRITE_ERRORS},
+    url_name="lead-claim",
+    summary="Claim a lead from the pool",
+)
+def lead_claim(request: HttpRequest, lead_id: LeadId) -> LeadOut:
+    """The lead becomes yours, within your team's limit of open leads (422 beyond it, or
+    when someone else got it first)."""
+    user = _actor(request)
+    if not user.has_perm("sales.change_lead"):
+        raise PermissionDenied
+    lead = access.leads_in_pool(user).filter(pk=lead_id).first()
+    if lead is None:
+        if access.leads_visible_to(user).filter(pk=lead_id).exists():
+            raise DjangoValidationError(_("Someone else has claimed this lead, or it was closed."))
+        raise Http404("No such lead")
+    return LeadOut.from_lead(services.lead_claim(actor=user, lead=lead))
 
 
 @router.post(

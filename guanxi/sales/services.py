@@ -24,7 +24,7 @@ from guanxi.core.validators import normalize_cn_mobile
 from guanxi.customers.models import Contact, Customer
 from guanxi.customers.services import contact_create, contact_link, customer_create, duplicates_find
 from guanxi.sales.models import AssignmentRule, Lead, Opportunity, Pipeline, Stage, StageChange
-from guanxi.users.models import User
+from guanxi.users.models import Team, User
 
 LEAD_FIELDS = [
     "name",
@@ -922,3 +922,49 @@ def lead_convert_with_opportunity(
         }
         opp = opportunity_create(actor=actor, data=data)
     return converted, opp
+
+
+# --- the pool (公海) ----------------------------------------------------------------------
+
+
+def lead_claim_limit(user: User) -> int | None:
+    """How many open leads ``user`` may hold when claiming (their team's setting)."""
+    if user.team_id is None:
+        return None
+    return Team.objects.filter(pk=user.team_id).values_list("lead_claim_limit", flat=True).first()
+
+
+def lead_claim(*, actor: User, lead: Lead) -> Lead:
+    """Take an unassigned open lead from the pool, within the team's limit. The row is
+    locked, so two people claiming the same lead cannot both get it."""
+    with transaction.atomic():
+        locked = (
+            Lead.objects.select_for_update(of=("self",))
+            .filter(pk=lead.pk, deleted_at__isnull=True)
+            .first()
+        )
+        if locked is None or locked.owner_id is not None or not locked.is_open:
+            raise ValidationError(_("Someone else has claimed this lead, or it was closed."))
+        limit = lead_claim_limit(actor)
+        if limit is not None:
+            held = Lead.objects.filter(
+                owner=actor, status__in=Lead.OPEN_STATUSES, deleted_at__isnull=True
+            ).count()
+            if held >= limit:
+                raise ValidationError(
+                    _(
+                        "You already hold %(held)d open leads, your team's limit; "
+                        "close or hand some over first."
+                    )
+                    % {"held": held}
+                )
+        locked.owner, locked.team_id = actor, actor.team_id
+        locked.save(update_fields=["owner", "team", "updated_at"])
+        _log(
+            actor,
+            AuditEntry.Action.OWNER,
+            locked,
+            changes={"owner": [None, str(actor)]},
+            message=_("Claimed from the pool."),
+        )
+    return locked

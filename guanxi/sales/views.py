@@ -39,6 +39,7 @@ from guanxi.sales.selectors import (
     forecast,
     kanban_board,
     lead_list,
+    lead_search_filter,
     lead_timeline,
     opportunity_list,
     opportunity_stage_history,
@@ -302,6 +303,51 @@ def lead_trash(request: HttpRequest) -> HttpResponse:
         .order_by("-deleted_at")[:200]
     )
     return render(request, "sales/lead_trash.html", {"leads": deleted})
+
+
+def lead_pool(request: HttpRequest) -> HttpResponse:
+    """Open leads nobody owns (公海), newest first; contact details show once claimed."""
+    user = _user(request)
+    if not user.has_perm("sales.change_lead"):
+        raise PermissionDenied
+    pool = access.leads_in_pool(user).select_related("channel")
+    q = request.GET.get("q", "")[:100]
+    province = request.GET.get("province", "")[:32]
+    if q:
+        pool = lead_search_filter(pool, q)
+    if province:
+        pool = pool.filter(province=province)
+    limit = services.lead_claim_limit(user)
+    held = Lead.objects.filter(
+        owner=user, status__in=Lead.OPEN_STATUSES, deleted_at__isnull=True
+    ).count()
+    return render(
+        request,
+        "sales/lead_pool.html",
+        {
+            "leads": pool.order_by("-created_at", "-id")[:200],
+            "q": q,
+            "province": province,
+            "limit": limit,
+            "held": held,
+        },
+    )
+
+
+@require_POST
+def lead_claim(request: HttpRequest, lead_id: int) -> HttpResponse:
+    user = _user(request)
+    lead = access.leads_in_pool(user).filter(pk=lead_id).first()
+    if lead is None:
+        messages.error(request, _("Someone else has claimed this lead, or it was closed."))
+        return redirect("sales:lead-pool")
+    try:
+        services.lead_claim(actor=user, lead=lead)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("sales:lead-pool")
+    messages.success(request, _("The lead is yours now."))
+    return redirect("sales:lead-detail", lead.pk)
 
 
 # --- create and edit ------------------------------------------------------------------

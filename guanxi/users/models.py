@@ -33,6 +33,12 @@ class Team(TimeStampedModel):
         on_delete=models.SET_NULL,
         related_name="managed_teams",
     )
+    lead_claim_limit = models.PositiveSmallIntegerField(
+        _("open leads a member may hold"),
+        null=True,
+        blank=True,
+        help_text=_("Claiming from the pool stops at this many open leads; empty: no limit."),
+    )
 
     class Meta:
         ordering = ["path"]
