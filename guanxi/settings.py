@@ -141,6 +141,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "guanxi.activities.tasks.follow_up_digest_task",
         "schedule": 3600.0,
     },
+    "leads-return-to-pool": {
+        "task": "guanxi.sales.tasks.leads_return_to_pool_task",
+        "schedule": 3600.0,
+    },
 }
 TRANSFER_FILES_KEEP_DAYS = int(os.environ.get("TRANSFER_FILES_KEEP_DAYS", "30"))
 

@@ -66,6 +66,7 @@ class Notification(models.Model):
         ASSIGNED = "assigned", _("Assigned to you")
         JOB = "job", _("Background job finished")
         REMINDER = "reminder", _("Follow-up reminder")
+        POOL = "pool", _("Back to the pool")
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"

@@ -4,13 +4,13 @@ through the pipeline's stages, close as won or lost, assign, delete). Every chan
 in the audit trail."""
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -968,3 +968,104 @@ def lead_claim(*, actor: User, lead: Lead) -> Lead:
             message=_("Claimed from the pool."),
         )
     return locked
+
+
+def leads_return_to_pool(*, now: datetime | None = None) -> tuple[int, int]:
+    """Return to the pool the open leads nobody has followed up for their team's
+    ``lead_return_days``, telling each owner first (``return_warning_days`` before) and
+    after, once a day, in the app. Idle since: the last done follow-up, the last change of
+    owner, or the capture, whichever is latest. Idempotent (run it hourly). Returns
+    (leads returned, owners warned)."""
+    from guanxi.activities.models import FollowUp
+
+    now = now or timezone.now()
+    last_follow_up = (
+        FollowUp.objects.filter(lead=OuterRef("pk"), done_at__isnull=False)
+        .order_by("-done_at")
+        .values("done_at")[:1]
+    )
+    last_assigned = (
+        AuditEntry.objects.filter(
+            subject_type="lead", subject_id=OuterRef("pk"), action=AuditEntry.Action.OWNER
+        )
+        .order_by("-created_at")
+        .values("created_at")[:1]
+    )
+    returned: dict[int, list[tuple[Any, int]]] = {}  # owner id → (lead, the team's days)
+    warned: dict[int, list[tuple[Any, datetime]]] = {}  # owner id → (lead, when it is due)
+    for team in Team.objects.filter(lead_return_days__isnull=False):
+        assert team.lead_return_days is not None
+        limit = timedelta(days=team.lead_return_days)
+        notice = timedelta(days=min(team.return_warning_days, team.lead_return_days))
+        leads = (
+            Lead.objects.filter(
+                team=team,
+                owner__isnull=False,
+                status__in=Lead.OPEN_STATUSES,
+                deleted_at__isnull=True,
+            )
+            .select_related("owner")
+            .annotate(
+                last_follow_up=Subquery(last_follow_up), last_assigned=Subquery(last_assigned)
+            )
+        )
+        for lead in leads:
+            moments = (lead.last_follow_up, lead.last_assigned, lead.created_at)
+            due = max(t for t in moments if t is not None) + limit
+            owner_id = lead.owner_id or 0
+            if due <= now:
+                returned.setdefault(owner_id, []).append((lead, team.lead_return_days))
+            elif due - notice <= now:
+                warned.setdefault(owner_id, []).append((lead, due))
+    with transaction.atomic():
+        for leads_back in returned.values():
+            owner = leads_back[0][0].owner
+            for lead, days in leads_back:
+                Lead.objects.filter(pk=lead.pk).update(owner=None, team=None, updated_at=now)
+                _log(
+                    None,
+                    AuditEntry.Action.OWNER,
+                    lead,
+                    changes={"owner": [str(owner), None]},
+                    message=_("Returned to the pool: no follow-up for %(days)d days.")
+                    % {"days": days},
+                )
+            assert owner is not None
+            notification_send(
+                user=owner,
+                kind=Notification.Kind.POOL,
+                message=ngettext(
+                    "%(count)d lead went back to the pool: it had no follow-up in time.",
+                    "%(count)d leads went back to the pool: they had no follow-up in time.",
+                    len(leads_back),
+                )
+                % {"count": len(leads_back)},
+                url=reverse("sales:lead-pool"),
+            )
+        sent = 0
+        start_of_day = now - timedelta(hours=24)
+        warning_url = reverse("sales:lead-index") + "?owner=me&status=open"
+        for owner_id, items in warned.items():
+            if Notification.objects.filter(
+                user_id=owner_id,
+                kind=Notification.Kind.POOL,
+                url=warning_url,
+                created_at__gte=start_of_day,
+            ).exists():
+                continue
+            owner = items[0][0].owner
+            assert owner is not None
+            first_due = min(due for _lead, due in items)
+            notification_send(
+                user=owner,
+                kind=Notification.Kind.POOL,
+                message=ngettext(
+                    "%(count)d lead returns to the pool from %(date)s unless you follow it up.",
+                    "%(count)d leads return to the pool from %(date)s unless you follow them up.",
+                    len(items),
+                )
+                % {"count": len(items), "date": f"{timezone.localtime(first_due):%Y-%m-%d}"},
+                url=warning_url,
+            )
+            sent += 1
+    return sum(len(v) for v in returned.values()), sent

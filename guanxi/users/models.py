@@ -39,6 +39,15 @@ class Team(TimeStampedModel):
         blank=True,
         help_text=_("Claiming from the pool stops at this many open leads; empty: no limit."),
     )
+    lead_return_days = models.PositiveSmallIntegerField(
+        _("days without follow-up before a lead returns to the pool"),
+        null=True,
+        blank=True,
+        help_text=_("Empty: leads of this team never return on their own."),
+    )
+    return_warning_days = models.PositiveSmallIntegerField(
+        _("days of notice before the return"), default=2
+    )
 
     class Meta:
         ordering = ["path"]

@@ -1,9 +1,12 @@
 """The lead pool (公海): who sees it, claiming within the team's limit, races."""
 
+from datetime import timedelta
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from guanxi.activities.models import AuditEntry
 from guanxi.sales import access, services
@@ -93,3 +96,64 @@ def test_pool_and_claim_through_the_api(users, pool):
     viewer = Client(headers={"Authorization": f"Bearer {secret}"})
     assert viewer.post(f"/api/v1/leads/{pool[2].pk}/claim").status_code == 403
     assert viewer.get("/api/v1/leads/pool").json()["items"] == []
+
+
+# --- automatic return ----------------------------------------------------------------------
+
+
+def _age(lead, days):
+    Lead.objects.filter(pk=lead.pk).update(created_at=timezone.now() - timedelta(days=days))
+
+
+@pytest.fixture
+def policy(teams):
+    teams["shanghai"].lead_return_days = 10
+    teams["shanghai"].return_warning_days = 2
+    teams["shanghai"].save(update_fields=["lead_return_days", "return_warning_days"])
+    return teams["shanghai"]
+
+
+def test_idle_leads_return_to_the_pool_with_notice_and_a_log_entry(users, policy):
+    from guanxi.activities.models import Notification
+    from guanxi.activities.services import follow_up_record
+
+    rep = users["rep1"]
+    idle = LeadFactory(owner=rep, team=policy)
+    _age(idle, 20)
+    followed = LeadFactory(owner=rep, team=policy)
+    _age(followed, 20)
+    follow_up_record(
+        actor=rep,
+        lead=followed,
+        method="call",
+        outcome="reached",
+        done_at=timezone.now() - timedelta(days=3),
+    )
+    soon = LeadFactory(owner=rep, team=policy)
+    _age(soon, 9)
+    elsewhere = LeadFactory(owner=users["rep2"], team=users["rep2"].team)  # no policy
+    _age(elsewhere, 100)
+
+    returned, warned = services.leads_return_to_pool()
+
+    assert (returned, warned) == (1, 1)
+    idle.refresh_from_db()
+    assert idle.owner is None and idle in access.leads_in_pool(users["rep2"])
+    for lead in (followed, soon, elsewhere):
+        lead.refresh_from_db()
+        assert lead.owner is not None
+    entry = AuditEntry.objects.filter(subject_type="lead", subject_id=idle.pk).latest("id")
+    assert entry.action == "owner" and "10" in entry.message and entry.actor is None
+    assert Notification.objects.filter(user=rep, kind="pool").count() == 2
+    # run again the same day: nothing more is returned, nobody is told twice
+    assert services.leads_return_to_pool() == (0, 0)
+    assert Notification.objects.filter(user=rep, kind="pool").count() == 2
+
+
+def test_a_lead_given_to_someone_recently_is_not_returned(users, policy):
+    lead = LeadFactory(owner=users["rep3"])
+    _age(lead, 30)
+    services.leads_assign(actor=users["admin"], leads=[lead], owner=users["rep1"])
+    assert services.leads_return_to_pool() == (0, 0)
+    lead.refresh_from_db()
+    assert lead.owner == users["rep1"]
