@@ -139,3 +139,10 @@ def contact_access_by_id(user: AnyUser, contact_id: int, action: str = "view") -
     ):
         raise PermissionDenied
     return contact
+
+
+def customers_in_pool(user: AnyUser) -> QuerySet[Customer]:
+    """Live customers nobody owns (公海): anyone who may change customers may claim them."""
+    if not user.is_authenticated or not user.has_perm("customers.change_customer"):
+        return Customer.objects.none()
+    return Customer.objects.filter(owner__isnull=True, deleted_at__isnull=True)

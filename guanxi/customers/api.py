@@ -7,15 +7,15 @@ Invisible rows answer 404, visible rows the user may not act on answer 403.
 import base64
 import json
 from collections.abc import Callable
-from datetime import UTC, timedelta
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
-from ninja import Path, Query, Router
+from ninja import Field, Path, Query, Router
 from ninja.responses import Status
 
 from guanxi.activities.selectors import timeline_for_customer
@@ -29,6 +29,7 @@ from guanxi.customers.schemas import (
     ContactOut,
     ContactPage,
     ContactPatch,
+    CursorPage,
     CursorQuery,
     CustomerIn,
     CustomerListItem,
@@ -41,13 +42,20 @@ from guanxi.customers.schemas import (
     DuplicateQuery,
     ErrorOut,
     Id,
+    Kind,
+    Out,
     ReassignIn,
+    Ref,
+    Str32,
+    Str100,
     TagOut,
+    Tier,
     TimelineEntryOut,
     TimelinePage,
     UserRef,
     ValidationErrorOut,
 )
+from guanxi.customers.search import search_filter as customer_search_filter
 from guanxi.users.models import Team, User
 from guanxi.users.selectors import team_get, user_get_active
 
@@ -248,6 +256,68 @@ def customer_list(request: HttpRequest, filters: Query[CustomerListQuery]) -> Cu
     )
 
 
+class PoolCustomerOut(Out):
+    """A customer in the pool: enough to choose it, not to contact it before claiming."""
+
+    id: int
+    name: str
+    kind: Kind
+    tier: Tier
+    province: str
+    city: str
+    channel: Ref | None
+    created_at: datetime
+
+
+class PoolCustomerPage(CursorPage):
+    items: list[PoolCustomerOut]
+
+
+class PoolQuery(CursorQuery):
+    q: Str100 = Field("", description="Search: name, pinyin, phone, city.")
+    province: Str32 = ""
+
+
+@router.get(
+    "/customers/pool",
+    response={200: PoolCustomerPage, **LIST_ERRORS},
+    tags=["customers"],
+    url_name="customer-pool",
+    summary="Customers nobody owns (the pool)",
+)
+def customer_pool(request: HttpRequest, filters: Query[PoolQuery]) -> PoolCustomerPage:
+    """Newest first; claim one with ``POST /customers/{id}/claim``."""
+    user = _actor(request)
+    qs = access.customers_in_pool(user).select_related("channel")
+    if filters.q:
+        qs = customer_search_filter(qs, filters.q)
+    if filters.province:
+        qs = qs.filter(province=filters.province)
+    page = _paged(
+        filters.cursor,
+        lambda: keyset_page(
+            qs, order=["-created_at", "-id"], cursor=filters.cursor, limit=filters.limit
+        ),
+    )
+    return PoolCustomerPage(
+        items=[
+            PoolCustomerOut(
+                id=c.pk,
+                name=c.name,
+                kind=cast(Kind, c.kind),
+                tier=cast(Tier, c.tier),
+                province=c.province,
+                city=c.city,
+                channel=Ref(id=c.channel.pk, name=c.channel.name) if c.channel else None,
+                created_at=c.created_at,
+            )
+            for c in page.items
+        ],
+        next_cursor=page.next_cursor,
+        has_more=page.has_more,
+    )
+
+
 @router.get(
     "/customers/duplicates",
     tags=["customers"],
@@ -361,6 +431,30 @@ def customer_delete(request: HttpRequest, customer_id: CustomerId) -> Status[Non
     customer = access.customer_access_by_id(user, customer_id, "delete")
     services.customer_delete(actor=user, customer=customer)
     return Status(204, None)
+
+
+@router.post(
+    "/customers/{customer_id}/claim",
+    response={200: CustomerOut, **WRITE_ERRORS},
+    tags=["customers"],
+    url_name="customer-claim",
+    summary="Claim a customer from the pool",
+)
+def customer_claim(request: HttpRequest, customer_id: CustomerId) -> CustomerOut:
+    """The customer becomes yours, within your team's limit (422 beyond it, or when
+    someone else got it first)."""
+    user = _actor(request)
+    if not user.has_perm("customers.change_customer"):
+        raise PermissionDenied
+    customer = access.customers_in_pool(user).filter(pk=customer_id).first()
+    if customer is None:
+        if access.customers_visible_to(user).filter(pk=customer_id).exists():
+            raise DjangoValidationError(
+                _("Someone else has claimed this customer, or it was deleted.")
+            )
+        raise Http404("No such customer")
+    claimed = services.customer_claim(actor=user, customer=customer)
+    return _customer_out(user, claimed)
 
 
 @router.post(

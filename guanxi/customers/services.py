@@ -15,6 +15,7 @@ from django.db.models import ProtectedError, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from guanxi.activities.models import AuditEntry, Notification
 from guanxi.activities.services import audit_record, diff_fields, notification_send
@@ -30,7 +31,7 @@ from guanxi.customers.models import (
     Tag,
 )
 from guanxi.customers.search import build_search_text
-from guanxi.users.models import User
+from guanxi.users.models import Team, User
 
 CUSTOMER_FIELDS = [
     "kind",
@@ -739,3 +740,146 @@ def contact_delete(*, actor: User, contact: Contact) -> None:
                 subject=contact,
                 customer_id=customer_id,
             )
+
+
+# --- the customer pool (公海) ------------------------------------------------------------
+
+
+def customer_claim(*, actor: User, customer: Customer) -> Customer:
+    """Take an unowned customer from the pool, within the team's limit of owned customers.
+    The row is locked, so two people claiming at once cannot both get it."""
+    with transaction.atomic():
+        locked = (
+            Customer.objects.select_for_update(of=("self",))
+            .filter(pk=customer.pk, deleted_at__isnull=True)
+            .first()
+        )
+        if locked is None or locked.owner_id is not None:
+            raise ValidationError(_("Someone else has claimed this customer, or it was deleted."))
+        limit = (
+            Team.objects.filter(pk=actor.team_id)
+            .values_list("customer_claim_limit", flat=True)
+            .first()
+            if actor.team_id
+            else None
+        )
+        if limit is not None:
+            owned = Customer.objects.filter(owner=actor, deleted_at__isnull=True).count()
+            if owned >= limit:
+                raise ValidationError(
+                    _(
+                        "You already own %(owned)d customers, your team's limit; "
+                        "hand some over first."
+                    )
+                    % {"owned": owned}
+                )
+        customers_reassign(
+            actor=actor,
+            customers=Customer.objects.filter(pk=locked.pk),
+            new_owner=actor,
+            reason=_("Claimed from the pool."),
+        )
+        locked.refresh_from_db()
+    return locked
+
+
+def customers_return_to_pool(*, now: Any = None) -> tuple[int, int]:
+    """Return to the pool the customers nobody has followed up for their team's
+    ``customer_return_days``: idle since the last done follow-up, the last change of owner
+    or the creation, whichever is latest. Owners are told ``return_warning_days`` before
+    and when it happens, once a day. Idempotent (hourly). Returns (returned, warned)."""
+    from datetime import timedelta
+
+    from django.db.models import OuterRef, Subquery
+
+    from guanxi.activities.models import FollowUp
+
+    now = now or timezone.now()
+    last_follow_up = (
+        FollowUp.objects.filter(customer=OuterRef("pk"), done_at__isnull=False)
+        .order_by("-done_at")
+        .values("done_at")[:1]
+    )
+    last_assigned = (
+        AuditEntry.objects.filter(
+            customer_id=OuterRef("pk"),
+            subject_type="customer",
+            action__in=[AuditEntry.Action.OWNER, AuditEntry.Action.HANDOVER],
+        )
+        .order_by("-created_at")
+        .values("created_at")[:1]
+    )
+    returned: dict[int, list[tuple[Any, int]]] = {}
+    warned: dict[int, list[tuple[Any, Any]]] = {}
+    for team in Team.objects.filter(customer_return_days__isnull=False):
+        assert team.customer_return_days is not None
+        limit = timedelta(days=team.customer_return_days)
+        notice = timedelta(days=min(team.return_warning_days, team.customer_return_days))
+        rows = (
+            Customer.objects.filter(team=team, owner__isnull=False, deleted_at__isnull=True)
+            .select_related("owner")
+            .only("pk", "name", "owner", "team", "created_at")
+            .annotate(
+                last_follow_up=Subquery(last_follow_up), last_assigned=Subquery(last_assigned)
+            )
+        )
+        for customer in rows:
+            moments = (customer.last_follow_up, customer.last_assigned, customer.created_at)
+            due = max(t for t in moments if t is not None) + limit
+            owner_id = customer.owner_id or 0
+            if due <= now:
+                returned.setdefault(owner_id, []).append((customer, team.customer_return_days))
+            elif due - notice <= now:
+                warned.setdefault(owner_id, []).append((customer, due))
+    warning_url = reverse("customers:customer-index") + "?owner=me"
+    sent = 0
+    with transaction.atomic():
+        for items in returned.values():
+            owner = items[0][0].owner
+            for customer, days in items:
+                Customer.objects.filter(pk=customer.pk).update(
+                    owner=None, team=None, updated_at=now
+                )
+                audit_record(
+                    actor=None,
+                    action=AuditEntry.Action.OWNER,
+                    subject=customer,
+                    customer_id=customer.pk,
+                    changes={"owner": [str(owner), None]},
+                    message=_("Returned to the pool: no follow-up for %(days)d days.")
+                    % {"days": days},
+                )
+            notification_send(
+                user=owner,
+                kind=Notification.Kind.POOL,
+                message=ngettext(
+                    "%(count)d customer went back to the pool: no follow-up in time.",
+                    "%(count)d customers went back to the pool: no follow-up in time.",
+                    len(items),
+                )
+                % {"count": len(items)},
+                url=reverse("customers:customer-pool"),
+            )
+        for owner_id, warn_items in warned.items():
+            if Notification.objects.filter(
+                user_id=owner_id,
+                kind=Notification.Kind.POOL,
+                url=warning_url,
+                created_at__gte=now - timedelta(hours=24),
+            ).exists():
+                continue
+            first_due = min(due for _customer, due in warn_items)
+            notification_send(
+                user=warn_items[0][0].owner,
+                kind=Notification.Kind.POOL,
+                message=ngettext(
+                    "%(count)d customer returns to the pool from %(date)s unless you follow it up.",
+                    "%(count)d customers return to the pool from %(date)s unless you follow "
+                    "them up.",
+                    len(warn_items),
+                )
+                % {"count": len(warn_items), "date": f"{timezone.localtime(first_due):%Y-%m-%d}"},
+                url=warning_url,
+            )
+            sent += 1
+    return sum(len(v) for v in returned.values()), sent

@@ -43,3 +43,12 @@ def customers_refresh_search(customer_ids: list[int] | None = None) -> int:
         Customer.objects.bulk_update(dirty, fields)
         changed += len(dirty)
         last_pk = batch[-1].pk
+
+
+@shared_task(ignore_result=True)
+def customers_return_to_pool_task() -> int:
+    """Hourly: customers without a follow-up for their team's limit go back to the pool."""
+    from guanxi.customers.services import customers_return_to_pool
+
+    returned, _warned = customers_return_to_pool()
+    return returned

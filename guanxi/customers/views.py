@@ -35,7 +35,7 @@ from guanxi.customers.models import (
     RecentView,
     SavedView,
 )
-from guanxi.customers.search import search_ranked
+from guanxi.customers.search import search_filter, search_ranked
 from guanxi.customers.selectors import (
     contact_links_visible,
     contact_list,
@@ -411,6 +411,41 @@ def customer_delete(request: HttpRequest, customer_id: int) -> HttpResponse:
     services.customer_delete(actor=user, customer=customer)
     messages.success(request, _("“%(name)s” was moved to the trash.") % {"name": customer.name})
     return redirect("customers:customer-index")
+
+
+def customer_pool(request: HttpRequest) -> HttpResponse:
+    """Live customers nobody owns (公海), newest first; contact details once claimed."""
+    user = _user(request)
+    if not user.has_perm("customers.change_customer"):
+        raise PermissionDenied
+    pool = access.customers_in_pool(user).select_related("channel")
+    q = request.GET.get("q", "")[:100]
+    province = request.GET.get("province", "")[:32]
+    if q:
+        pool = search_filter(pool, q)
+    if province:
+        pool = pool.filter(province=province)
+    return render(
+        request,
+        "customers/customer_pool.html",
+        {"customers": pool.order_by("-created_at", "-id")[:200], "q": q, "province": province},
+    )
+
+
+@require_POST
+def customer_claim(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _user(request)
+    customer = access.customers_in_pool(user).filter(pk=pk).first()
+    if customer is None:
+        messages.error(request, _("Someone else has claimed this customer, or it was deleted."))
+        return redirect("customers:customer-pool")
+    try:
+        services.customer_claim(actor=user, customer=customer)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("customers:customer-pool")
+    messages.success(request, _("The customer is yours now."))
+    return redirect("customers:customer-detail", customer.pk)
 
 
 def customer_trash(request: HttpRequest) -> HttpResponse:

@@ -33,7 +33,15 @@ class UserAdmin(BaseUserAdmin):
 
 @admin.register(Team)
 class TeamAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "parent", "manager", "lead_claim_limit", "lead_return_days"]
+    list_display = [
+        "__str__",
+        "parent",
+        "manager",
+        "lead_claim_limit",
+        "lead_return_days",
+        "customer_claim_limit",
+        "customer_return_days",
+    ]
     search_fields = ["name"]
 
     def save_model(self, request, obj, form, change):

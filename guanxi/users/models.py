@@ -45,6 +45,18 @@ class Team(TimeStampedModel):
         blank=True,
         help_text=_("Empty: leads of this team never return on their own."),
     )
+    customer_claim_limit = models.PositiveIntegerField(
+        _("customers a member may own"),
+        null=True,
+        blank=True,
+        help_text=_("Claiming from the customer pool stops at this many; empty: no limit."),
+    )
+    customer_return_days = models.PositiveSmallIntegerField(
+        _("days without follow-up before a customer returns to the pool"),
+        null=True,
+        blank=True,
+        help_text=_("Empty: customers of this team never return on their own."),
+    )
     return_warning_days = models.PositiveSmallIntegerField(
         _("days of notice before the return"), default=2
     )
