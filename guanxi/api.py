@@ -26,9 +26,6 @@ from ninja.throttling import BaseThrottle
 from guanxi.core.pagination import InvalidCursor
 from guanxi.users.services import api_token_authenticate
 
-# Common responses every authenticated operation can give.
-# (Imported by the routers to build their ``response=`` dicts.)
-
 
 class TokenAuth(HttpBearer):
     """``Authorization: Bearer gx_…`` with a personal API token."""

@@ -14,9 +14,10 @@ from pydantic import ConfigDict, StringConstraints
 from guanxi.activities import selectors, services
 from guanxi.activities.access import follow_up_can_work, follow_ups_visible_to
 from guanxi.activities.models import FollowUp
+from guanxi.core.api_support import api_user, paged
 from guanxi.core.pagination import Page, keyset_page
 from guanxi.customers.access import customer_access_by_id
-from guanxi.customers.api import AUTH_ERRORS, LIST_ERRORS, WRITE_ERRORS, _actor, _paged
+from guanxi.customers.api import AUTH_ERRORS, LIST_ERRORS, WRITE_ERRORS
 from guanxi.customers.schemas import CursorPage, Id, Out, Str500, UserRef
 from guanxi.sales.access import lead_access_by_id
 
@@ -157,7 +158,7 @@ def _work(user: Any, pk: int) -> FollowUp:
 )
 def follow_up_list(request: HttpRequest, query: Query[FollowUpQuery]) -> FollowUpPage:
     """Open plans soonest first, done ones latest first, or all newest first."""
-    user = _actor(request)
+    user = api_user(request)
     qs = follow_ups_visible_to(user).select_related("owner", "customer", "lead")
     if query.mine:
         qs = qs.filter(owner=user)
@@ -171,7 +172,7 @@ def follow_up_list(request: HttpRequest, query: Query[FollowUpQuery]) -> FollowU
         qs, order = qs.filter(done_at__isnull=False), ["-done_at", "-id"]
     else:
         order = ["-id"]
-    page: Page[FollowUp] = _paged(
+    page: Page[FollowUp] = paged(
         query.cursor,
         lambda: keyset_page(qs, order=order, cursor=query.cursor, limit=query.limit),
     )
@@ -185,7 +186,7 @@ def follow_up_list(request: HttpRequest, query: Query[FollowUpQuery]) -> FollowU
 @router.get("/my-day", response={200: MyDayOut, **AUTH_ERRORS}, url_name="my-day", summary="My day")
 def my_day(request: HttpRequest) -> MyDayOut:
     """Your follow-ups: overdue, due today, the next seven days, done today."""
-    day = selectors.my_day(user=_actor(request))
+    day = selectors.my_day(user=api_user(request))
     return MyDayOut(
         overdue=[FollowUpOut.of(f) for f in day.overdue],
         today=[FollowUpOut.of(f) for f in day.today],
@@ -202,7 +203,7 @@ def my_day(request: HttpRequest) -> MyDayOut:
 )
 def follow_up_plan(request: HttpRequest, body: PlanIn) -> Status:
     """Plan a follow-up of a customer or a lead you may change (yours to do)."""
-    user = _actor(request)
+    user = api_user(request)
     follow_up = services.follow_up_plan(
         actor=user, method=body.method, due_at=body.due_at, plan=body.plan, **_subject(user, body)
     )
@@ -216,7 +217,7 @@ def follow_up_plan(request: HttpRequest, body: PlanIn) -> Status:
     summary="Record a follow-up that happened",
 )
 def follow_up_record(request: HttpRequest, body: RecordIn) -> Status:
-    user = _actor(request)
+    user = api_user(request)
     follow_up = services.follow_up_record(
         actor=user,
         method=body.method,
@@ -239,7 +240,7 @@ def follow_up_complete(
     request: HttpRequest, follow_up_id: Path[Id], body: CompleteIn
 ) -> FollowUpOut:
     """Returns the done follow-up; with ``next_due_at`` the next one is planned too."""
-    user = _actor(request)
+    user = api_user(request)
     follow_up = _work(user, follow_up_id)
     services.follow_up_complete(
         actor=user,
@@ -261,7 +262,7 @@ def follow_up_complete(
     summary="Cancel a planned follow-up",
 )
 def follow_up_cancel(request: HttpRequest, follow_up_id: Path[Id], body: CancelIn) -> FollowUpOut:
-    user = _actor(request)
+    user = api_user(request)
     follow_up = _work(user, follow_up_id)
     services.follow_up_cancel(actor=user, follow_up=follow_up, reason=body.reason)
     follow_up.refresh_from_db()

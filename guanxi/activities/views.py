@@ -19,20 +19,15 @@ from guanxi.activities.services import (
     follow_up_plan,
     follow_up_record,
 )
+from guanxi.core.http import form_add_errors, request_user
 from guanxi.customers.access import customer_access_by_id
 from guanxi.sales.access import lead_access_by_id
 from guanxi.users.access import scope_for, team_ids_for
 from guanxi.users.models import Module, Scope, User
 
 
-def _user(request: HttpRequest) -> User:
-    user = request.user
-    assert isinstance(user, User)
-    return user
-
-
 def notification_index(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     return render(
         request,
         "activities/notifications.html",
@@ -44,7 +39,7 @@ def notification_index(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def notification_read_all(request: HttpRequest) -> HttpResponse:
-    Notification.objects.filter(user=_user(request), read_at__isnull=True).update(
+    Notification.objects.filter(user=request_user(request), read_at__isnull=True).update(
         read_at=timezone.now()
     )
     return redirect("activities:notification-index")
@@ -73,7 +68,7 @@ def _say_errors(request: HttpRequest, errors: Any) -> None:
 
 @require_POST
 def follow_up_plan_view(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     customer, lead, back = _subject(request, user)
     form = PlanForm(request.POST)
     if not form.is_valid():
@@ -90,7 +85,7 @@ def follow_up_plan_view(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def follow_up_record_view(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     customer, lead, back = _subject(request, user)
     form = RecordForm(request.POST)
     if not form.is_valid():
@@ -128,7 +123,7 @@ def _page_of(follow_up: FollowUp) -> str:
 @require_http_methods(["GET", "POST"])
 def follow_up_complete_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Record a planned follow-up as done, and plan the next one on the same form."""
-    user = _user(request)
+    user = request_user(request)
     follow_up = _follow_up_for_work(user, pk)
     form = CompleteForm(request.POST or None, initial={"next_method": follow_up.method})
     if request.method == "POST" and form.is_valid():
@@ -145,7 +140,7 @@ def follow_up_complete_view(request: HttpRequest, pk: int) -> HttpResponse:
                 next_plan=data["next_plan"],
             )
         except ValidationError as exc:
-            _apply(form, exc)
+            form_add_errors(form, exc)
         else:
             messages.success(request, _("Follow-up recorded."))
             back = request.POST.get("back", "")
@@ -163,7 +158,7 @@ def follow_up_complete_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def follow_up_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     follow_up = _follow_up_for_work(user, pk)
     try:
         follow_up_cancel(actor=user, follow_up=follow_up, reason=request.POST.get("reason", ""))
@@ -174,18 +169,10 @@ def follow_up_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(_page_of(follow_up) + "#follow-ups")
 
 
-def _apply(form: CompleteForm, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc)
-
-
 def my_day_view(request: HttpRequest) -> HttpResponse:
     """Follow-ups due today and overdue, the week ahead, what was done today; managers
     also see their team's progress and missed follow-ups."""
-    user = _user(request)
+    user = request_user(request)
     day = my_day(user=user)
     team = None
     if scope_for(user, Module.CUSTOMERS, "read") in (Scope.TEAM, Scope.ALL) and user.has_perm(

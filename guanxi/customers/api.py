@@ -4,22 +4,19 @@ Handlers parse input, authorise through ``access``, call a service or selector a
 Invisible rows answer 404, visible rows the user may not act on answer 403.
 """
 
-import base64
-import json
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any, cast
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest
-from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from ninja import Field, Path, Query, Router
 from ninja.responses import Status
 
 from guanxi.activities.selectors import timeline_for_customer
-from guanxi.core.pagination import InvalidCursor, Page, keyset_page
+from guanxi.core.api_support import api_user, field_error, paged
+from guanxi.core.pagination import keyset_page
 from guanxi.customers import access, selectors, services
 from guanxi.customers.models import Channel, Contact, Customer, Tag
 from guanxi.customers.schemas import (
@@ -77,84 +74,35 @@ CustomerId = Path[Id]
 ContactId = Path[Id]
 
 
-def _actor(request: HttpRequest) -> User:
-    user = request.auth  # type: ignore[attr-defined]
-    assert isinstance(user, User)
-    return user
-
-
-def _check_cursor_times(cursor: str | None) -> None:
-    """Refuse cursor timestamps the databases cannot compare with.
-
-    ``keyset_page`` passes a cursor's times on with their offset; PostgreSQL refuses
-    offsets beyond ±15:59 and both databases overflow past year 9999 in UTC.
-    """
-    if not cursor:
-        return
-    try:
-        values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (ValueError, UnicodeDecodeError):
-        return  # keyset_page reports a malformed cursor itself
-    for value in values if isinstance(values, list) else []:
-        if not isinstance(value, str):
-            continue
-        try:
-            moment = parse_datetime(value)
-            offset = moment.utcoffset() if moment else None
-            if offset is not None and abs(offset) >= timedelta(hours=16):
-                raise ValueError("offset out of range")
-            if moment is not None and moment.tzinfo is not None:
-                moment.astimezone(UTC)
-        except (ValueError, OverflowError) as exc:
-            raise InvalidCursor("cursor time out of range") from exc
-
-
-def _paged[T](cursor: str | None, read: Callable[[], Page[T]]) -> Page[T]:
-    """Run a paginated read; a cursor that decodes but does not fit the query is a 400."""
-    _check_cursor_times(cursor)
-    try:
-        return read()
-    except InvalidCursor:
-        raise
-    except (TypeError, ValueError, OverflowError, DjangoValidationError) as exc:
-        if cursor:
-            raise InvalidCursor(str(exc)) from exc
-        raise
-
-
 # --- lookups by id of referenced rows (not row-scoped: anyone may pick them) -----------
 
 
-def _field_error(field: str, message: str, code: str = "invalid") -> DjangoValidationError:
-    return DjangoValidationError({field: [DjangoValidationError(message, code=code)]})
-
-
-def _owner(owner_id: int) -> User:
+def owner_by_id(owner_id: int) -> User:
     owner = user_get_active(user_id=owner_id)
     if owner is None:
-        raise _field_error("owner_id", _("No active user with this id."), "does_not_exist")
+        raise field_error("owner_id", _("No active user with this id."), "does_not_exist")
     return owner
 
 
-def _team(team_id: int) -> Team:
+def team_by_id(team_id: int) -> Team:
     team = team_get(team_id=team_id)
     if team is None:
-        raise _field_error("team_id", _("No team with this id."), "does_not_exist")
+        raise field_error("team_id", _("No team with this id."), "does_not_exist")
     return team
 
 
-def _channel(channel_id: int) -> Channel:
+def channel_by_id(channel_id: int) -> Channel:
     channel = selectors.channel_get(channel_id=channel_id)
     if channel is None:
-        raise _field_error("channel_id", _("No source channel with this id."), "does_not_exist")
+        raise field_error("channel_id", _("No source channel with this id."), "does_not_exist")
     return channel
 
 
-def _tags(tag_ids: list[int]) -> list[Tag]:
+def tags_by_ids(tag_ids: list[int]) -> list[Tag]:
     tags = selectors.tags_by_ids(tag_ids=set(tag_ids))
     if len(tags) != len(set(tag_ids)):
         missing = sorted(set(tag_ids) - {t.pk for t in tags})
-        raise _field_error(
+        raise field_error(
             "tag_ids",
             _("No tag with id %(ids)s.") % {"ids": ", ".join(map(str, missing))},
             "does_not_exist",
@@ -172,11 +120,11 @@ def _customer_data(
         if k not in {"channel_id", "owner_id", "team_id", "tag_ids", "allow_duplicates"}
     }
     if "channel_id" in fields:
-        data["channel"] = _channel(fields["channel_id"]) if fields["channel_id"] else None
+        data["channel"] = channel_by_id(fields["channel_id"]) if fields["channel_id"] else None
     if "team_id" in fields:
-        data["team"] = _team(fields["team_id"]) if fields["team_id"] else None
+        data["team"] = team_by_id(fields["team_id"]) if fields["team_id"] else None
     if "owner_id" in fields:
-        actor = _actor(request)
+        actor = api_user(request)
         current = customer.owner_id if customer else actor.pk
         if fields["owner_id"] != current:
             allowed = (
@@ -186,11 +134,11 @@ def _customer_data(
             )
             if not allowed:
                 raise PermissionDenied(_("You may not change the owner of customers."))
-        data["owner"] = _owner(fields["owner_id"]) if fields["owner_id"] else None
+        data["owner"] = owner_by_id(fields["owner_id"]) if fields["owner_id"] else None
     return data
 
 
-def _duplicates(user: User, found: list[tuple[Customer, list[str]]]) -> list[DuplicateOut]:
+def duplicates_out(user: User, found: list[tuple[Customer, list[str]]]) -> list[DuplicateOut]:
     """Probable duplicates; the id and name only of those the user may see."""
     ids = [c.pk for c, _reasons in found]
     visible = set(access.customers_visible_to(user).filter(pk__in=ids).values_list("pk", flat=True))
@@ -223,7 +171,7 @@ def _customer_out(user: User, customer: Customer) -> CustomerOut:
 )
 def customer_list(request: HttpRequest, filters: Query[CustomerListQuery]) -> CustomerPage:
     """The customers you may see, filtered, searched and sorted; cursor-paginated."""
-    user = _actor(request)
+    user = api_user(request)
     owner_id = None
     if filters.owner == "me":
         owner_id = user.pk
@@ -243,7 +191,7 @@ def customer_list(request: HttpRequest, filters: Query[CustomerListQuery]) -> Cu
         city=filters.city,
         sort=filters.sort,
     )
-    page = _paged(
+    page = paged(
         filters.cursor,
         lambda: selectors.customer_list(
             user=user, filters=criteria, cursor=filters.cursor, limit=filters.limit
@@ -287,13 +235,13 @@ class PoolQuery(CursorQuery):
 )
 def customer_pool(request: HttpRequest, filters: Query[PoolQuery]) -> PoolCustomerPage:
     """Newest first; claim one with ``POST /customers/{id}/claim``."""
-    user = _actor(request)
+    user = api_user(request)
     qs = access.customers_in_pool(user).select_related("channel")
     if filters.q:
         qs = customer_search_filter(qs, filters.q)
     if filters.province:
         qs = qs.filter(province=filters.province)
-    page = _paged(
+    page = paged(
         filters.cursor,
         lambda: keyset_page(
             qs, order=["-created_at", "-id"], cursor=filters.cursor, limit=filters.limit
@@ -328,7 +276,7 @@ def customer_pool(request: HttpRequest, filters: Query[PoolQuery]) -> PoolCustom
 def customer_duplicates(request: HttpRequest, query: Query[DuplicateQuery]) -> list[DuplicateOut]:
     """Customers that are probably the same as the given values (across the whole company;
     for those you may not see only the owner is shown, so you know whom to ask)."""
-    user = _actor(request)
+    user = api_user(request)
     if not user.has_perm(access.ACTION_PERMS["view"]):
         raise PermissionDenied
     found = services.duplicates_find(
@@ -340,7 +288,7 @@ def customer_duplicates(request: HttpRequest, query: Query[DuplicateQuery]) -> l
         uscc=query.uscc,
         exclude_id=query.exclude_id,
     )
-    return _duplicates(user, found)
+    return duplicates_out(user, found)
 
 
 @router.post(
@@ -353,12 +301,12 @@ def customer_duplicates(request: HttpRequest, query: Query[DuplicateQuery]) -> l
 def customer_create(request: HttpRequest, payload: CustomerIn) -> Status[Any]:
     """Create a customer (owned by you unless ``owner_id`` says otherwise). If probable
     duplicates exist the answer is 409 with them, unless ``allow_duplicates`` is true."""
-    user = _actor(request)
+    user = api_user(request)
     if not user.has_perm("customers.add_customer"):
         raise PermissionDenied
     fields = payload.model_dump(exclude_unset=True)
     data = _customer_data(request, fields, None)
-    tags = _tags(fields["tag_ids"]) if "tag_ids" in fields else None
+    tags = tags_by_ids(fields["tag_ids"]) if "tag_ids" in fields else None
     if not payload.allow_duplicates:
         found = services.duplicates_find(
             name=payload.name,
@@ -376,7 +324,7 @@ def customer_create(request: HttpRequest, payload: CustomerIn) -> Status[Any]:
                         "Probable duplicates exist; send allow_duplicates=true to create "
                         "the customer anyway."
                     ),
-                    duplicates=_duplicates(user, found),
+                    duplicates=duplicates_out(user, found),
                 ),
             )
     customer = services.customer_create(actor=user, data=data, tags=tags)
@@ -391,7 +339,7 @@ def customer_create(request: HttpRequest, payload: CustomerIn) -> Status[Any]:
     summary="Get a customer",
 )
 def customer_get(request: HttpRequest, customer_id: CustomerId) -> CustomerOut:
-    customer = selectors.customer_detail(user=_actor(request), customer_id=customer_id)
+    customer = selectors.customer_detail(user=api_user(request), customer_id=customer_id)
     if customer is None:
         raise Http404(_("No such customer."))
     return CustomerOut.from_customer(customer)
@@ -409,11 +357,11 @@ def customer_update(
 ) -> CustomerOut:
     """Change the fields sent; the rest stay. Changing the owner needs the reassign
     permission; ``tag_ids`` replaces the tags."""
-    user = _actor(request)
+    user = api_user(request)
     customer = access.customer_access_by_id(user, customer_id, "edit")
     fields = payload.model_dump(exclude_unset=True)
     data = _customer_data(request, fields, customer)
-    tags = _tags(fields["tag_ids"]) if "tag_ids" in fields else None
+    tags = tags_by_ids(fields["tag_ids"]) if "tag_ids" in fields else None
     customer = services.customer_update(actor=user, customer=customer, data=data, tags=tags)
     return _customer_out(user, customer)
 
@@ -427,7 +375,7 @@ def customer_update(
 )
 def customer_delete(request: HttpRequest, customer_id: CustomerId) -> Status[None]:
     """Soft delete: hidden everywhere, restorable with ``POST …/restore``."""
-    user = _actor(request)
+    user = api_user(request)
     customer = access.customer_access_by_id(user, customer_id, "delete")
     services.customer_delete(actor=user, customer=customer)
     return Status(204, None)
@@ -443,7 +391,7 @@ def customer_delete(request: HttpRequest, customer_id: CustomerId) -> Status[Non
 def customer_claim(request: HttpRequest, customer_id: CustomerId) -> CustomerOut:
     """The customer becomes yours, within your team's limit (422 beyond it, or when
     someone else got it first)."""
-    user = _actor(request)
+    user = api_user(request)
     if not user.has_perm("customers.change_customer"):
         raise PermissionDenied
     customer = access.customers_in_pool(user).filter(pk=customer_id).first()
@@ -466,7 +414,7 @@ def customer_claim(request: HttpRequest, customer_id: CustomerId) -> CustomerOut
 )
 def customer_restore(request: HttpRequest, customer_id: CustomerId) -> CustomerOut:
     """Bring a soft-deleted customer back (a customer not in the trash is left as it is)."""
-    user = _actor(request)
+    user = api_user(request)
     customer = access.customer_access_by_id(user, customer_id, "restore", include_deleted=True)
     if customer.deleted_at is not None:
         services.customer_restore(actor=user, customer=customer)
@@ -485,9 +433,9 @@ def customer_reassign(
 ) -> CustomerOut:
     """The new owner's team becomes the customer's team; the change and ``reason`` are
     logged on the timeline and the new owner is notified."""
-    user = _actor(request)
+    user = api_user(request)
     customer = access.customer_access_by_id(user, customer_id, "reassign")
-    new_owner = _owner(payload.owner_id)
+    new_owner = owner_by_id(payload.owner_id)
     services.customers_reassign(
         actor=user,
         customers=access.customers_actionable_by(user, "reassign").filter(pk=customer.pk),
@@ -509,8 +457,8 @@ def customer_timeline(
     request: HttpRequest, customer_id: CustomerId, page: Query[CursorQuery]
 ) -> TimelinePage:
     """Every recorded change to the customer, newest first."""
-    customer = access.customer_access_by_id(_actor(request), customer_id, "view")
-    result = _paged(
+    customer = access.customer_access_by_id(api_user(request), customer_id, "view")
+    result = paged(
         page.cursor,
         lambda: keyset_page(
             timeline_for_customer(customer_id=customer.pk),
@@ -551,13 +499,13 @@ def customer_timeline(
 )
 def contact_list(request: HttpRequest, filters: Query[ContactListQuery]) -> ContactPage:
     """Contacts of customers you may see, by name; cursor-paginated."""
-    user = _actor(request)
+    user = api_user(request)
     if (
         filters.customer
         and not access.customers_visible_to(user).filter(pk=filters.customer).exists()
     ):
         return ContactPage(items=[], next_cursor=None, has_more=False)
-    page = _paged(
+    page = paged(
         filters.cursor,
         lambda: selectors.contact_list(
             user=user,
@@ -596,7 +544,7 @@ def contact_list(request: HttpRequest, filters: Query[ContactListQuery]) -> Cont
     summary="Get a contact",
 )
 def contact_get(request: HttpRequest, contact_id: ContactId) -> ContactOut:
-    user = _actor(request)
+    user = api_user(request)
     contact = access.contact_access_by_id(user, contact_id, "view")
     return ContactOut.of(contact, selectors.contact_links_visible(user=user, contact=contact))
 
@@ -610,13 +558,13 @@ def contact_get(request: HttpRequest, contact_id: ContactId) -> ContactOut:
 )
 def contact_create(request: HttpRequest, payload: ContactIn) -> Status[ContactOut]:
     """A new person at ``customer_id``, with their title and department there."""
-    user = _actor(request)
+    user = api_user(request)
     if not user.has_perm("customers.add_contact"):
         raise PermissionDenied
     try:
         customer = access.customer_access_by_id(user, payload.customer_id, "edit")
     except Http404 as exc:
-        raise _field_error("customer_id", _("No such customer."), "does_not_exist") from exc
+        raise field_error("customer_id", _("No such customer."), "does_not_exist") from exc
     data = payload.model_dump(
         exclude_unset=True, exclude={"customer_id", "title", "department", "is_primary"}
     )
@@ -645,7 +593,7 @@ def contact_update(
     contact_id: ContactId,
     payload: ContactPatch,
 ) -> ContactOut:
-    user = _actor(request)
+    user = api_user(request)
     contact = access.contact_access_by_id(user, contact_id, "edit")
     contact = services.contact_update(
         actor=user, contact=contact, data=payload.model_dump(exclude_unset=True)
@@ -661,7 +609,7 @@ def contact_update(
     summary="Delete a contact",
 )
 def contact_delete(request: HttpRequest, contact_id: ContactId) -> Status[None]:
-    user = _actor(request)
+    user = api_user(request)
     contact: Contact = access.contact_access_by_id(user, contact_id, "delete")
     services.contact_delete(actor=user, contact=contact)
     return Status(204, None)

@@ -13,7 +13,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from guanxi.activities.selectors import timeline_for_customer
-from guanxi.core.http import HtmxHttpRequest
+from guanxi.core.http import HtmxHttpRequest, form_add_errors, request_user
 from guanxi.core.pagination import InvalidCursor
 from guanxi.customers import access, services
 from guanxi.customers.forms import (
@@ -61,20 +61,6 @@ FILTER_KEYS = [
 ]
 
 
-def _user(request: HttpRequest) -> User:
-    user = request.user
-    assert isinstance(user, User)
-    return user
-
-
-def _apply_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc)
-
-
 def _redirect_back(request: HttpRequest, back: str) -> HttpResponse:
     """Redirect to ``back`` if it is a page of this site, else to the customer list."""
     if back and url_has_allowed_host_and_scheme(
@@ -88,7 +74,7 @@ def _redirect_back(request: HttpRequest, back: str) -> HttpResponse:
 
 
 def customer_index(request: HtmxHttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     form = CustomerFilterForm(request.GET, user=user)
     error = ""
     if not form.is_valid():
@@ -129,7 +115,7 @@ def customer_index(request: HtmxHttpRequest) -> HttpResponse:
 @require_GET
 def search(request: HttpRequest) -> HttpResponse:
     """The global search box: best customer and contact matches, scoped by access."""
-    user = _user(request)
+    user = request_user(request)
     q = request.GET.get("q", "")
     customers = (
         list(search_ranked(access.customers_visible_to(user), q)[:8]) if len(q.strip()) >= 2 else []
@@ -145,7 +131,7 @@ def search(request: HttpRequest) -> HttpResponse:
 @require_POST
 def customer_bulk(request: HttpRequest) -> HttpResponse:
     """Bulk actions on the selected rows; rows outside the user's reach are skipped and said."""
-    user = _user(request)
+    user = request_user(request)
     form = BulkActionForm(request.POST)
     back = request.POST.get("back", "")
     if not form.is_valid():
@@ -218,7 +204,7 @@ def customer_bulk(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def saved_view_create(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     name = request.POST.get("name", "").strip()[:60]
     query = request.POST.get("query", "")[:1000]
     if not name:
@@ -231,7 +217,7 @@ def saved_view_create(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def saved_view_delete(request: HttpRequest, view_id: int) -> HttpResponse:
-    SavedView.objects.filter(user=_user(request), pk=view_id).delete()
+    SavedView.objects.filter(user=request_user(request), pk=view_id).delete()
     return redirect("customers:customer-index")
 
 
@@ -239,7 +225,7 @@ def saved_view_delete(request: HttpRequest, view_id: int) -> HttpResponse:
 
 
 def customer_detail_view(request: HttpRequest, customer_id: int) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     customer = customer_detail(user=user, customer_id=customer_id)
     if customer is None:
         raise Http404("No such customer")
@@ -284,7 +270,7 @@ def customer_detail_view(request: HttpRequest, customer_id: int) -> HttpResponse
 
 
 def customer_timeline(request: HttpRequest, customer_id: int) -> HttpResponse:
-    customer = access.customer_access_by_id(_user(request), customer_id)
+    customer = access.customer_access_by_id(request_user(request), customer_id)
     return render(
         request,
         "customers/customer_detail.html#timeline",
@@ -322,7 +308,7 @@ def _duplicates_for_form(user: User, form: CustomerForm, exclude_id: int | None)
 
 
 def customer_create(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     if not user.has_perm("customers.add_customer"):
         raise PermissionDenied
     can_reassign = user.has_perm("customers.reassign_customer")
@@ -336,7 +322,7 @@ def customer_create(request: HttpRequest) -> HttpResponse:
                     actor=user, data=form.service_data(), tags=form.cleaned_data["tags"]
                 )
             except ValidationError as exc:
-                _apply_errors(form, exc)
+                form_add_errors(form, exc)
             else:
                 messages.success(
                     request, _("Customer “%(name)s” created.") % {"name": customer.name}
@@ -350,7 +336,7 @@ def customer_create(request: HttpRequest) -> HttpResponse:
 
 
 def customer_edit(request: HttpRequest, customer_id: int) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     customer = access.customer_access_by_id(user, customer_id, "edit")
     can_reassign = access.customer_can(user, customer, "reassign")
     form = CustomerForm(request.POST or None, instance=customer, can_reassign=can_reassign)
@@ -367,7 +353,7 @@ def customer_edit(request: HttpRequest, customer_id: int) -> HttpResponse:
                     tags=form.cleaned_data["tags"],
                 )
             except ValidationError as exc:
-                _apply_errors(form, exc)
+                form_add_errors(form, exc)
             else:
                 messages.success(request, _("Changes saved."))
                 return redirect("customers:customer-detail", customer.pk)
@@ -381,7 +367,7 @@ def customer_edit(request: HttpRequest, customer_id: int) -> HttpResponse:
 @require_GET
 def duplicate_check(request: HttpRequest) -> HttpResponse:
     """Live duplicate hint while typing (htmx), for users who create or edit customers."""
-    user = _user(request)
+    user = request_user(request)
     if not (user.has_perm("customers.add_customer") or user.has_perm("customers.change_customer")):
         raise PermissionDenied
     exclude = request.GET.get("exclude")
@@ -406,7 +392,7 @@ def duplicate_check(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def customer_delete(request: HttpRequest, customer_id: int) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     customer = access.customer_access_by_id(user, customer_id, "delete")
     services.customer_delete(actor=user, customer=customer)
     messages.success(request, _("“%(name)s” was moved to the trash.") % {"name": customer.name})
@@ -415,7 +401,7 @@ def customer_delete(request: HttpRequest, customer_id: int) -> HttpResponse:
 
 def customer_pool(request: HttpRequest) -> HttpResponse:
     """Live customers nobody owns (公海), newest first; contact details once claimed."""
-    user = _user(request)
+    user = request_user(request)
     if not user.has_perm("customers.change_customer"):
         raise PermissionDenied
     pool = access.customers_in_pool(user).select_related("channel")
@@ -434,7 +420,7 @@ def customer_pool(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def customer_claim(request: HttpRequest, pk: int) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     customer = access.customers_in_pool(user).filter(pk=pk).first()
     if customer is None:
         messages.error(request, _("Someone else has claimed this customer, or it was deleted."))
@@ -449,7 +435,7 @@ def customer_claim(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def customer_trash(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     if not user.has_perm("customers.delete_customer"):
         raise PermissionDenied
     deleted = (
@@ -467,7 +453,7 @@ def customer_trash(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def customer_restore(request: HttpRequest, customer_id: int) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     customer = access.customer_access_by_id(user, customer_id, "restore", include_deleted=True)
     services.customer_restore(actor=user, customer=customer)
     messages.success(request, _("“%(name)s” was restored.") % {"name": customer.name})
@@ -476,7 +462,7 @@ def customer_restore(request: HttpRequest, customer_id: int) -> HttpResponse:
 
 @require_POST
 def customer_purge(request: HttpRequest, customer_id: int) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     customer = access.customer_access_by_id(user, customer_id, "purge", include_deleted=True)
     try:
         services.customer_purge(actor=user, customer=customer)
@@ -489,7 +475,7 @@ def customer_purge(request: HttpRequest, customer_id: int) -> HttpResponse:
 
 def customer_merge(request: HttpRequest, customer_id: int) -> HttpResponse:
     """Merge another customer (the duplicate) into this one, after a side-by-side check."""
-    user = _user(request)
+    user = request_user(request)
     target = access.customer_access_by_id(user, customer_id, "merge")
     form = MergeForm(request.POST or request.GET or None)
     source = None
@@ -549,14 +535,14 @@ def customer_merge(request: HttpRequest, customer_id: int) -> HttpResponse:
 
 @require_POST
 def note_create(request: HtmxHttpRequest, customer_id: int) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     customer = access.customer_access_by_id(user, customer_id, "note")
     form = NoteForm(request.POST)
     if form.is_valid():
         try:
             services.note_create(actor=user, customer=customer, body=form.cleaned_data["body"])
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            form_add_errors(form, exc)
         else:
             form = NoteForm()
     notes = customer.notes_set.select_related("author")[:50]
@@ -570,7 +556,7 @@ def note_create(request: HtmxHttpRequest, customer_id: int) -> HttpResponse:
 
 @require_POST
 def attachment_upload(request: HttpRequest, customer_id: int) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     customer = access.customer_access_by_id(user, customer_id, "attach")
     form = AttachmentForm(request.POST, request.FILES)
     if not form.is_valid():
@@ -586,14 +572,14 @@ def attachment_upload(request: HttpRequest, customer_id: int) -> HttpResponse:
 
 def attachment_download(request: HttpRequest, attachment_id: int) -> FileResponse:
     attachment = get_object_or_404(Attachment, pk=attachment_id)
-    access.customer_access_by_id(_user(request), attachment.customer_id)
+    access.customer_access_by_id(request_user(request), attachment.customer_id)
     return FileResponse(attachment.file.open("rb"), as_attachment=True, filename=attachment.name)
 
 
 def address_edit(
     request: HttpRequest, customer_id: int, address_id: int | None = None
 ) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     customer = access.customer_access_by_id(user, customer_id, "edit")
     address = (
         get_object_or_404(Address, pk=address_id, customer=customer)
@@ -605,7 +591,7 @@ def address_edit(
         try:
             services.address_save(actor=user, customer=customer, address=form.save(commit=False))
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            form_add_errors(form, exc)
         else:
             messages.success(request, _("Address saved."))
             return redirect("customers:customer-detail", customer.pk)
@@ -618,7 +604,7 @@ def address_edit(
 
 @require_POST
 def address_delete(request: HttpRequest, customer_id: int, address_id: int) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     customer = access.customer_access_by_id(user, customer_id, "edit")
     address = get_object_or_404(Address, pk=address_id, customer=customer)
     services.address_delete(actor=user, address=address)
@@ -629,7 +615,7 @@ def address_delete(request: HttpRequest, customer_id: int, address_id: int) -> H
 
 
 def contact_index(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     q = request.GET.get("q", "")[:100]
     try:
         page = contact_list(user=user, q=q, cursor=request.GET.get("cursor"), limit=PAGE_SIZE)
@@ -642,7 +628,7 @@ def contact_index(request: HttpRequest) -> HttpResponse:
 
 
 def contact_detail(request: HttpRequest, contact_id: int) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     contact = access.contact_access_by_id(user, contact_id)
     return render(
         request,
@@ -658,7 +644,7 @@ def contact_detail(request: HttpRequest, contact_id: int) -> HttpResponse:
 
 
 def contact_create(request: HttpRequest, customer_id: int) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     customer = access.customer_access_by_id(user, customer_id, "edit")
     if not user.has_perm("customers.add_contact"):
         raise PermissionDenied
@@ -677,7 +663,7 @@ def contact_create(request: HttpRequest, customer_id: int) -> HttpResponse:
                 is_primary=data["is_primary"],
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            form_add_errors(form, exc)
         else:
             messages.success(request, _("Contact “%(name)s” added.") % {"name": contact.name})
             return redirect("customers:customer-detail", customer.pk)
@@ -685,7 +671,7 @@ def contact_create(request: HttpRequest, customer_id: int) -> HttpResponse:
 
 
 def contact_edit(request: HttpRequest, contact_id: int) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     contact = access.contact_access_by_id(user, contact_id, "edit")
     form = ContactForm(request.POST or None, instance=contact, with_role=False)
     if request.method == "POST" and form.is_valid():
@@ -695,7 +681,7 @@ def contact_edit(request: HttpRequest, contact_id: int) -> HttpResponse:
             stored = Contact.objects.get(pk=contact.pk)
             services.contact_update(actor=user, contact=stored, data=form.cleaned_data)
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            form_add_errors(form, exc)
         else:
             messages.success(request, _("Changes saved."))
             return redirect("customers:contact-detail", contact.pk)
@@ -704,7 +690,7 @@ def contact_edit(request: HttpRequest, contact_id: int) -> HttpResponse:
 
 @require_POST
 def contact_delete(request: HttpRequest, contact_id: int) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     contact = access.contact_access_by_id(user, contact_id, "delete")
     services.contact_delete(actor=user, contact=contact)
     messages.success(request, _("Contact “%(name)s” deleted.") % {"name": contact.name})
@@ -713,7 +699,7 @@ def contact_delete(request: HttpRequest, contact_id: int) -> HttpResponse:
 
 @require_POST
 def contact_unlink(request: HttpRequest, customer_id: int, contact_id: int) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     customer = access.customer_access_by_id(user, customer_id, "edit")
     link = get_object_or_404(
         ContactLink.objects.select_related("contact"), customer=customer, contact_id=contact_id

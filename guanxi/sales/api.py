@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Path, Query, Router
 from ninja.responses import Status
 
+from guanxi.core.api_support import api_user, field_error, paged
 from guanxi.core.pagination import keyset_page
 from guanxi.customers import access as customer_access
 from guanxi.customers.api import (
@@ -24,12 +25,9 @@ from guanxi.customers.api import (
     LIST_ERRORS,
     READ_ERRORS,
     WRITE_ERRORS,
-    _actor,
-    _channel,
-    _duplicates,
-    _field_error,
-    _owner,
-    _paged,
+    channel_by_id,
+    duplicates_out,
+    owner_by_id,
 )
 from guanxi.customers.models import Contact, Customer
 from guanxi.customers.schemas import (
@@ -84,9 +82,9 @@ def _lead_data(request: HttpRequest, fields: dict[str, Any], lead: Lead | None) 
     anyone but yourself (or the pool) needs the assign permission."""
     data = {k: v for k, v in fields.items() if k not in {"channel_id", "owner_id", "consent"}}
     if "channel_id" in fields:
-        data["channel"] = _channel(fields["channel_id"]) if fields["channel_id"] else None
+        data["channel"] = channel_by_id(fields["channel_id"]) if fields["channel_id"] else None
     if "owner_id" in fields:
-        actor = _actor(request)
+        actor = api_user(request)
         current = lead.owner_id if lead is not None else actor.pk
         if fields["owner_id"] != current:
             allowed = (
@@ -96,7 +94,7 @@ def _lead_data(request: HttpRequest, fields: dict[str, Any], lead: Lead | None) 
             )
             if not allowed:
                 raise PermissionDenied(_("You may not assign leads to others."))
-        data["owner"] = _owner(fields["owner_id"]) if fields["owner_id"] else None
+        data["owner"] = owner_by_id(fields["owner_id"]) if fields["owner_id"] else None
     return data
 
 
@@ -111,7 +109,7 @@ def _lead_data(request: HttpRequest, fields: dict[str, Any], lead: Lead | None) 
 )
 def lead_list(request: HttpRequest, filters: Query[LeadListQuery]) -> LeadPage:
     """The leads you may see, filtered, searched and sorted; cursor-paginated."""
-    user = _actor(request)
+    user = api_user(request)
     owner_id = None
     if filters.owner == "me":
         owner_id = user.pk
@@ -129,7 +127,7 @@ def lead_list(request: HttpRequest, filters: Query[LeadListQuery]) -> LeadPage:
         city=filters.city,
         sort=filters.sort,
     )
-    page = _paged(
+    page = paged(
         filters.cursor,
         lambda: selectors.lead_list(
             user=user, filters=criteria, cursor=filters.cursor, limit=filters.limit
@@ -172,13 +170,13 @@ class PoolPage(CursorPage):
 )
 def lead_pool(request: HttpRequest, filters: Query[PoolQuery]) -> PoolPage:
     """Newest first; claim one with ``POST /leads/{id}/claim``."""
-    user = _actor(request)
+    user = api_user(request)
     qs = access.leads_in_pool(user).select_related("channel")
     if filters.q:
         qs = selectors.lead_search_filter(qs, filters.q)
     if filters.province:
         qs = qs.filter(province=filters.province)
-    page = _paged(
+    page = paged(
         filters.cursor,
         lambda: keyset_page(
             qs, order=["-created_at", "-id"], cursor=filters.cursor, limit=filters.limit
@@ -212,7 +210,7 @@ def lead_pool(request: HttpRequest, filters: Query[PoolQuery]) -> PoolPage:
 def lead_claim(request: HttpRequest, lead_id: LeadId) -> LeadOut:
     """The lead becomes yours, within your team's limit of open leads (422 beyond it, or
     when someone else got it first)."""
-    user = _actor(request)
+    user = api_user(request)
     if not user.has_perm("sales.change_lead"):
         raise PermissionDenied
     lead = access.leads_in_pool(user).filter(pk=lead_id).first()
@@ -233,7 +231,7 @@ def lead_create(request: HttpRequest, payload: LeadIn) -> Status[LeadOut]:
     """Capture a lead (source ``api``). Without ``owner_id`` the assignment rules route it
     (it stays unassigned when none applies); ``owner_id`` null puts it in the unassigned
     pool without routing."""
-    user = _actor(request)
+    user = api_user(request)
     if not user.has_perm("sales.add_lead"):
         raise PermissionDenied
     fields = payload.model_dump(exclude_unset=True)
@@ -254,7 +252,7 @@ def lead_create(request: HttpRequest, payload: LeadIn) -> Status[LeadOut]:
     summary="Get a lead",
 )
 def lead_get(request: HttpRequest, lead_id: LeadId) -> LeadOut:
-    return LeadOut.from_lead(access.lead_access_by_id(_actor(request), lead_id, "view"))
+    return LeadOut.from_lead(access.lead_access_by_id(api_user(request), lead_id, "view"))
 
 
 @router.patch(
@@ -266,7 +264,7 @@ def lead_get(request: HttpRequest, lead_id: LeadId) -> LeadOut:
 def lead_update(request: HttpRequest, lead_id: LeadId, payload: LeadPatch) -> LeadOut:
     """Change the fields sent of an open lead; the rest stay. Changing the owner needs the
     assign permission; disqualify and convert have their own operations."""
-    user = _actor(request)
+    user = api_user(request)
     lead = access.lead_access_by_id(user, lead_id, "edit")
     data = _lead_data(request, payload.model_dump(exclude_unset=True), lead)
     lead = services.lead_update(actor=user, lead=lead, data=data)
@@ -281,7 +279,7 @@ def lead_update(request: HttpRequest, lead_id: LeadId, payload: LeadPatch) -> Le
 )
 def lead_delete(request: HttpRequest, lead_id: LeadId) -> Status[None]:
     """Soft delete: hidden everywhere, restorable with ``POST …/restore``."""
-    user = _actor(request)
+    user = api_user(request)
     lead = access.lead_access_by_id(user, lead_id, "delete")
     services.lead_delete(actor=user, lead=lead)
     return Status(204, None)
@@ -295,7 +293,7 @@ def lead_delete(request: HttpRequest, lead_id: LeadId) -> Status[None]:
 )
 def lead_restore(request: HttpRequest, lead_id: LeadId) -> LeadOut:
     """Bring a soft-deleted lead back (a lead not in the trash is left as it is)."""
-    user = _actor(request)
+    user = api_user(request)
     lead = access.lead_access_by_id(user, lead_id, "restore", include_deleted=True)
     if lead.deleted_at is not None:
         services.lead_restore(actor=user, lead=lead)
@@ -312,9 +310,9 @@ def lead_restore(request: HttpRequest, lead_id: LeadId) -> LeadOut:
 def lead_assign(request: HttpRequest, lead_id: LeadId, payload: AssignIn) -> LeadOut:
     """The new owner's team becomes the lead's team; the move and ``reason`` are logged
     on the timeline and the new owner is notified. Only open leads can be assigned."""
-    user = _actor(request)
+    user = api_user(request)
     lead = access.lead_access_by_id(user, lead_id, "assign")
-    owner = _owner(payload.owner_id) if payload.owner_id is not None else None
+    owner = owner_by_id(payload.owner_id) if payload.owner_id is not None else None
     if not lead.is_open:
         raise DjangoValidationError(_("Only an open lead can be assigned."))
     services.leads_assign(actor=user, leads=[lead], owner=owner, reason=payload.reason)
@@ -329,7 +327,7 @@ def lead_assign(request: HttpRequest, lead_id: LeadId, payload: AssignIn) -> Lea
 )
 def lead_disqualify(request: HttpRequest, lead_id: LeadId, payload: DisqualifyIn) -> LeadOut:
     """Only an open lead; ``reason`` is required, ``note`` goes on the timeline."""
-    user = _actor(request)
+    user = api_user(request)
     lead = access.lead_access_by_id(user, lead_id, "edit")
     lead = services.lead_disqualify(actor=user, lead=lead, reason=payload.reason, note=payload.note)
     return LeadOut.from_lead(lead)
@@ -343,7 +341,7 @@ def lead_disqualify(request: HttpRequest, lead_id: LeadId, payload: DisqualifyIn
 )
 def lead_reopen(request: HttpRequest, lead_id: LeadId) -> LeadOut:
     """A disqualified lead goes back to work (status ``working``)."""
-    user = _actor(request)
+    user = api_user(request)
     lead = access.lead_access_by_id(user, lead_id, "edit")
     lead = services.lead_reopen(actor=user, lead=lead)
     return LeadOut.from_lead(lead)
@@ -360,14 +358,14 @@ def lead_convert(request: HttpRequest, lead_id: LeadId, payload: ConvertIn) -> S
     duplicates exist: then 409 with them, or send ``allow_duplicates``. With
     ``customer_id`` the person joins that customer as a contact (200). Only an open lead
     can be converted (else 422); its history moves to the customer's timeline."""
-    user = _actor(request)
+    user = api_user(request)
     lead = access.lead_access_by_id(user, lead_id, "convert")
     customer: Customer | None = None
     if payload.customer_id is not None:
         try:
             customer = customer_access.customer_access_by_id(user, payload.customer_id, "edit")
         except Http404 as exc:
-            raise _field_error("customer_id", _("No such customer."), "does_not_exist") from exc
+            raise field_error("customer_id", _("No such customer."), "does_not_exist") from exc
     elif not user.has_perm("customers.add_customer"):
         raise PermissionDenied(_("You may not create customers."))
     try:
@@ -385,7 +383,7 @@ def lead_convert(request: HttpRequest, lead_id: LeadId, payload: ConvertIn) -> S
                     "Probable duplicates exist; send allow_duplicates=true to create the "
                     "customer anyway, or customer_id to add the person to one of them."
                 ),
-                duplicates=_duplicates(user, exc.matches),
+                duplicates=duplicates_out(user, exc.matches),
             ),
         )
     body = ConvertedOut(
@@ -402,8 +400,8 @@ def lead_convert(request: HttpRequest, lead_id: LeadId, payload: ConvertIn) -> S
 )
 def lead_timeline(request: HttpRequest, lead_id: LeadId, page: Query[CursorQuery]) -> TimelinePage:
     """Every recorded change to the lead, newest first."""
-    lead = access.lead_access_by_id(_actor(request), lead_id, "view")
-    result = _paged(
+    lead = access.lead_access_by_id(api_user(request), lead_id, "view")
+    result = paged(
         page.cursor,
         lambda: keyset_page(
             selectors.lead_timeline_entries(lead),
@@ -443,7 +441,7 @@ def _opportunity_data(
 ) -> dict[str, Any]:
     """API fields → service ``data`` (ids → rows the user may use); setting an owner other
     than yourself needs the assign permission."""
-    user = _actor(request)
+    user = api_user(request)
     refs = {"customer_id", "contact_id", "pipeline_id", "stage_id", "channel_id", "owner_id"}
     data = {k: v for k, v in fields.items() if k not in refs}
     if fields.get("customer_id") is not None:
@@ -451,7 +449,7 @@ def _opportunity_data(
             customer_access.customers_visible_to(user).filter(pk=fields["customer_id"]).first()
         )
         if customer is None:
-            raise _field_error("customer_id", _("No such customer."), "does_not_exist")
+            raise field_error("customer_id", _("No such customer."), "does_not_exist")
         data["customer"] = customer
     if "contact_id" in fields:
         contact = None
@@ -460,21 +458,21 @@ def _opportunity_data(
                 pk=fields["contact_id"], deleted_at__isnull=True
             ).first()
             if contact is None:
-                raise _field_error("contact_id", _("No such contact."), "does_not_exist")
+                raise field_error("contact_id", _("No such contact."), "does_not_exist")
         data["contact"] = contact
     if fields.get("pipeline_id") is not None:
         try:
             data["pipeline"] = access.pipeline_access_by_id(user, fields["pipeline_id"])
         except Http404 as exc:
-            raise _field_error("pipeline_id", _("No such pipeline."), "does_not_exist") from exc
+            raise field_error("pipeline_id", _("No such pipeline."), "does_not_exist") from exc
     if fields.get("stage_id") is not None:
         pipeline = data.get("pipeline") or services.pipeline_default()
         stage = Stage.objects.filter(pk=fields["stage_id"], pipeline=pipeline).first()
         if stage is None:
-            raise _field_error("stage_id", _("No such stage in the pipeline."), "does_not_exist")
+            raise field_error("stage_id", _("No such stage in the pipeline."), "does_not_exist")
         data["stage"] = stage
     if "channel_id" in fields:
-        data["channel"] = _channel(fields["channel_id"]) if fields["channel_id"] else None
+        data["channel"] = channel_by_id(fields["channel_id"]) if fields["channel_id"] else None
     if fields.get("owner_id") is not None:
         current = opp.owner_id if opp is not None else user.pk
         if fields["owner_id"] != current:
@@ -485,7 +483,7 @@ def _opportunity_data(
             )
             if not allowed:
                 raise PermissionDenied(_("You may not assign opportunities to others."))
-        data["owner"] = _owner(fields["owner_id"])
+        data["owner"] = owner_by_id(fields["owner_id"])
     return data
 
 
@@ -498,7 +496,7 @@ def _opportunity_data(
 )
 def pipeline_list(request: HttpRequest) -> list[PipelineOut]:
     """The active pipelines you may work in, default first, each with its stages in order."""
-    pipelines = access.pipelines_visible_to(_actor(request)).prefetch_related("stages")
+    pipelines = access.pipelines_visible_to(api_user(request)).prefetch_related("stages")
     return [
         PipelineOut(
             id=p.pk,
@@ -521,7 +519,7 @@ def pipeline_list(request: HttpRequest) -> list[PipelineOut]:
 )
 def opportunity_list(request: HttpRequest, filters: Query[OpportunityListQuery]) -> OpportunityPage:
     """The opportunities you may see, filtered, searched and sorted; cursor-paginated."""
-    user = _actor(request)
+    user = api_user(request)
     owner_id = None
     if filters.owner == "me":
         owner_id = user.pk
@@ -539,7 +537,7 @@ def opportunity_list(request: HttpRequest, filters: Query[OpportunityListQuery])
         close_to=filters.close_to,
         sort=filters.sort,
     )
-    page = _paged(
+    page = paged(
         filters.cursor,
         lambda: selectors.opportunity_list(
             user=user, filters=criteria, cursor=filters.cursor, limit=filters.limit
@@ -563,7 +561,7 @@ def opportunity_create(request: HttpRequest, payload: OpportunityIn) -> Status[O
     """Open an opportunity for a customer you may see: in the default pipeline's first
     open stage unless ``pipeline_id``/``stage_id`` say otherwise; owned by you unless
     ``owner_id`` (which needs the assign permission)."""
-    user = _actor(request)
+    user = api_user(request)
     if not user.has_perm("sales.add_opportunity"):
         raise PermissionDenied
     data = _opportunity_data(request, payload.model_dump(exclude_unset=True), None)
@@ -579,7 +577,7 @@ def opportunity_create(request: HttpRequest, payload: OpportunityIn) -> Status[O
     tags=OPP_TAGS,
 )
 def opportunity_get(request: HttpRequest, opportunity_id: OpportunityId) -> OpportunityOut:
-    opp = access.opportunity_access_by_id(_actor(request), opportunity_id, "view")
+    opp = access.opportunity_access_by_id(api_user(request), opportunity_id, "view")
     return OpportunityOut.from_opportunity(opp)
 
 
@@ -595,7 +593,7 @@ def opportunity_update(
 ) -> OpportunityOut:
     """Change the fields sent; the rest stay. Changing the owner needs the assign
     permission; the stage changes with ``POST …/move``."""
-    user = _actor(request)
+    user = api_user(request)
     opp = access.opportunity_access_by_id(user, opportunity_id, "edit")
     data = _opportunity_data(request, payload.model_dump(exclude_unset=True), opp)
     opp = services.opportunity_update(actor=user, opportunity=opp, data=data)
@@ -611,7 +609,7 @@ def opportunity_update(
 )
 def opportunity_delete(request: HttpRequest, opportunity_id: OpportunityId) -> Status[None]:
     """Soft delete: hidden everywhere, restorable with ``POST …/restore``."""
-    user = _actor(request)
+    user = api_user(request)
     opp = access.opportunity_access_by_id(user, opportunity_id, "delete")
     services.opportunity_delete(actor=user, opportunity=opp)
     return Status(204, None)
@@ -626,7 +624,7 @@ def opportunity_delete(request: HttpRequest, opportunity_id: OpportunityId) -> S
 )
 def opportunity_restore(request: HttpRequest, opportunity_id: OpportunityId) -> OpportunityOut:
     """Bring a soft-deleted opportunity back (one not in the trash is left as it is)."""
-    user = _actor(request)
+    user = api_user(request)
     opp = access.opportunity_access_by_id(user, opportunity_id, "restore", include_deleted=True)
     if opp.deleted_at is not None:
         services.opportunity_restore(actor=user, opportunity=opp)
@@ -647,11 +645,11 @@ def opportunity_move(
     """Move to a stage of the opportunity's pipeline; the time spent in the stage it
     leaves goes to the stage history. A won or lost stage closes the opportunity and
     needs ``win_loss_reason`` (else 422 naming it); an open stage reopens a closed one."""
-    user = _actor(request)
+    user = api_user(request)
     opp = access.opportunity_access_by_id(user, opportunity_id, "move")
     stage = Stage.objects.filter(pk=payload.stage_id, pipeline_id=opp.pipeline_id).first()
     if stage is None:
-        raise _field_error("stage_id", _("No such stage in the pipeline."), "does_not_exist")
+        raise field_error("stage_id", _("No such stage in the pipeline."), "does_not_exist")
     opp = services.opportunity_move(
         actor=user,
         opportunity=opp,
@@ -673,7 +671,7 @@ def opportunity_stage_history(
     request: HttpRequest, opportunity_id: OpportunityId
 ) -> list[StageChangeOut]:
     """Every stage change, newest first, with the time spent in the stage left."""
-    opp = access.opportunity_access_by_id(_actor(request), opportunity_id, "view")
+    opp = access.opportunity_access_by_id(api_user(request), opportunity_id, "view")
     return [
         StageChangeOut(
             id=c.pk,
@@ -698,7 +696,7 @@ def forecast_get(request: HttpRequest, params: Query[ForecastQuery]) -> Forecast
     """The forecast of a pipeline for a year over the opportunities you may see, by
     expected close month and by owner: won, open (unweighted and weighted by the stage's
     probability), commit and best case. 404 when you may not use the pipeline."""
-    user = _actor(request)
+    user = api_user(request)
     if params.pipeline is not None:
         pipeline = access.pipeline_access_by_id(user, params.pipeline)
     else:

@@ -6,7 +6,6 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.forms import BaseForm
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -15,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from guanxi.core.http import HtmxHttpRequest
+from guanxi.core.http import HtmxHttpRequest, form_add_errors, request_user
 from guanxi.core.pagination import InvalidCursor
 from guanxi.customers.access import customers_visible_to
 from guanxi.customers.models import Customer
@@ -51,20 +50,6 @@ PAGE_SIZE = 50
 FILTER_KEYS = ["q", "status", "intent", "owner", "channel", "source", "province", "city", "sort"]
 
 
-def _user(request: HttpRequest) -> User:
-    user = request.user
-    assert isinstance(user, User)
-    return user
-
-
-def _apply_errors(form: BaseForm, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc)
-
-
 def _still_visible(user: User, lead: Lead) -> bool:
     """After an assignment the actor may have handed the lead out of their own reach."""
     return access.leads_visible_to(user).filter(pk=lead.pk).exists()
@@ -89,7 +74,7 @@ def _redirect_back(request: HttpRequest, back: str) -> HttpResponse:
 
 
 def lead_index(request: HtmxHttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     form = LeadFilterForm(request.GET, user=user)
     error = ""
     if not form.is_valid():
@@ -130,7 +115,7 @@ def lead_index(request: HtmxHttpRequest) -> HttpResponse:
 @require_POST
 def lead_bulk(request: HttpRequest) -> HttpResponse:
     """Bulk actions on the selected rows; rows outside the user's reach are skipped and said."""
-    user = _user(request)
+    user = request_user(request)
     form = BulkActionForm(request.POST)
     back = request.POST.get("back", "")
     if not form.is_valid():
@@ -212,13 +197,13 @@ def _detail(request: HttpRequest, user: User, lead: Lead, **forms: Any) -> HttpR
 
 
 def lead_detail(request: HttpRequest, lead_id: int) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     return _detail(request, user, access.lead_access_by_id(user, lead_id))
 
 
 @require_POST
 def lead_assign(request: HttpRequest, lead_id: int) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     lead = access.lead_access_by_id(user, lead_id, "assign")
     form = AssignForm(request.POST)
     if form.is_valid():
@@ -226,7 +211,7 @@ def lead_assign(request: HttpRequest, lead_id: int) -> HttpResponse:
         try:
             done = services.leads_assign(actor=user, leads=[lead], owner=owner)
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            form_add_errors(form, exc)
         else:
             if done and owner is not None:
                 messages.success(
@@ -242,7 +227,7 @@ def lead_assign(request: HttpRequest, lead_id: int) -> HttpResponse:
 
 @require_POST
 def lead_disqualify(request: HttpRequest, lead_id: int) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     lead = access.lead_access_by_id(user, lead_id, "edit")
     form = DisqualifyForm(request.POST)
     if form.is_valid():
@@ -254,7 +239,7 @@ def lead_disqualify(request: HttpRequest, lead_id: int) -> HttpResponse:
                 note=form.cleaned_data["note"],
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            form_add_errors(form, exc)
         else:
             messages.success(request, _("The lead was disqualified."))
             return redirect("sales:lead-detail", lead.pk)
@@ -263,7 +248,7 @@ def lead_disqualify(request: HttpRequest, lead_id: int) -> HttpResponse:
 
 @require_POST
 def lead_reopen(request: HttpRequest, lead_id: int) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     lead = access.lead_access_by_id(user, lead_id, "edit")
     try:
         services.lead_reopen(actor=user, lead=lead)
@@ -276,7 +261,7 @@ def lead_reopen(request: HttpRequest, lead_id: int) -> HttpResponse:
 
 @require_POST
 def lead_delete(request: HttpRequest, lead_id: int) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     lead = access.lead_access_by_id(user, lead_id, "delete")
     services.lead_delete(actor=user, lead=lead)
     messages.success(request, _("“%(name)s” was moved to the trash.") % {"name": lead.name})
@@ -285,7 +270,7 @@ def lead_delete(request: HttpRequest, lead_id: int) -> HttpResponse:
 
 @require_POST
 def lead_restore(request: HttpRequest, lead_id: int) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     lead = access.lead_access_by_id(user, lead_id, "restore", include_deleted=True)
     services.lead_restore(actor=user, lead=lead)
     messages.success(request, _("“%(name)s” was restored.") % {"name": lead.name})
@@ -293,7 +278,7 @@ def lead_restore(request: HttpRequest, lead_id: int) -> HttpResponse:
 
 
 def lead_trash(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     if not user.has_perm("sales.delete_lead"):
         raise PermissionDenied
     deleted = (
@@ -307,7 +292,7 @@ def lead_trash(request: HttpRequest) -> HttpResponse:
 
 def lead_pool(request: HttpRequest) -> HttpResponse:
     """Open leads nobody owns (公海), newest first; contact details show once claimed."""
-    user = _user(request)
+    user = request_user(request)
     if not user.has_perm("sales.change_lead"):
         raise PermissionDenied
     pool = access.leads_in_pool(user).select_related("channel")
@@ -336,7 +321,7 @@ def lead_pool(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def lead_claim(request: HttpRequest, lead_id: int) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     lead = access.leads_in_pool(user).filter(pk=lead_id).first()
     if lead is None:
         messages.error(request, _("Someone else has claimed this lead, or it was closed."))
@@ -354,7 +339,7 @@ def lead_claim(request: HttpRequest, lead_id: int) -> HttpResponse:
 
 
 def lead_create(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     if not user.has_perm("sales.add_lead"):
         raise PermissionDenied
     # Reps capture leads for themselves; those who do not work leads (marketers) leave
@@ -370,7 +355,7 @@ def lead_create(request: HttpRequest) -> HttpResponse:
         try:
             lead = services.lead_create(actor=user, data=form.service_data())
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            form_add_errors(form, exc)
         else:
             if lead.owner is not None and lead.owner.pk != user.pk:
                 message = _("Lead “%(name)s” created and assigned to %(owner)s.") % {
@@ -385,7 +370,7 @@ def lead_create(request: HttpRequest) -> HttpResponse:
 
 
 def lead_edit(request: HttpRequest, lead_id: int) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     lead = access.lead_access_by_id(user, lead_id, "edit")
     if not lead.is_open:
         messages.error(request, _("A converted, disqualified or deleted lead cannot be edited."))
@@ -402,7 +387,7 @@ def lead_edit(request: HttpRequest, lead_id: int) -> HttpResponse:
         try:
             services.lead_update(actor=user, lead=lead, data=form.service_data())
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            form_add_errors(form, exc)
         else:
             messages.success(request, _("Changes saved."))
             return _to_lead_or_index(user, lead)
@@ -427,7 +412,7 @@ def _visible_duplicates(
 def lead_convert(request: HtmxHttpRequest, lead_id: int) -> HttpResponse:
     """Convert a lead to a new customer (after the duplicate check) or link it to one the
     user may see."""
-    user = _user(request)
+    user = request_user(request)
     lead = access.lead_access_by_id(user, lead_id, "convert")
     template = "sales/lead_convert.html"
     if request.htmx and request.method == "GET" and "q" in request.GET:
@@ -472,7 +457,7 @@ def lead_convert(request: HtmxHttpRequest, lead_id: int) -> HttpResponse:
             except services.DuplicateCustomers as exc:
                 duplicates = _visible_duplicates(user, exc.matches)
             except ValidationError as exc:
-                _apply_errors(form, exc)
+                form_add_errors(form, exc)
             else:
                 messages.success(
                     request,
@@ -506,7 +491,7 @@ def _wants_fragment(request: HtmxHttpRequest) -> bool:
 
 
 def opportunity_index(request: HtmxHttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     if not user.has_perm("sales.view_opportunity"):
         raise PermissionDenied
     pipelines = access.pipelines_visible_to(user)
@@ -567,7 +552,7 @@ def _opportunity_detail(
 
 
 def opportunity_detail(request: HttpRequest, opportunity_id: int) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     opp = access.opportunity_access_by_id(user, opportunity_id, include_deleted=True)
     if opp.deleted_at is not None and not access.opportunity_can(user, opp, "restore"):
         raise Http404("No such opportunity")
@@ -584,7 +569,7 @@ def _move_refused(
 def opportunity_move(request: HtmxHttpRequest, opportunity_id: int) -> HttpResponse:
     """Move to a stage: from the detail page (redirect back) or dropped on the kanban board
     (204 when done; 4xx with the reason as text, and the card goes back)."""
-    user = _user(request)
+    user = request_user(request)
     fragment = _wants_fragment(request)
     opp = access.opportunity_access_by_id(user, opportunity_id, "move")
     form = MoveForm(request.POST, pipeline=opp.pipeline)
@@ -604,7 +589,7 @@ def opportunity_move(request: HtmxHttpRequest, opportunity_id: int) -> HttpRespo
     except ValidationError as exc:
         if fragment:
             return _move_refused(request, exc)
-        _apply_errors(form, exc)
+        form_add_errors(form, exc)
         return _opportunity_detail(request, user, opp, status=422, move_form=form)
     if fragment:
         return HttpResponse(status=204)
@@ -614,7 +599,7 @@ def opportunity_move(request: HtmxHttpRequest, opportunity_id: int) -> HttpRespo
 
 @require_POST
 def opportunity_close(request: HttpRequest, opportunity_id: int) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     opp = access.opportunity_access_by_id(user, opportunity_id, "move")
     form = CloseForm(request.POST)
     if form.is_valid():
@@ -627,7 +612,7 @@ def opportunity_close(request: HttpRequest, opportunity_id: int) -> HttpResponse
                 note=form.cleaned_data["note"],
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            form_add_errors(form, exc)
         else:
             messages.success(request, _("The opportunity was closed."))
             return redirect("sales:opportunity-detail", opp.pk)
@@ -636,7 +621,7 @@ def opportunity_close(request: HttpRequest, opportunity_id: int) -> HttpResponse
 
 @require_POST
 def opportunity_reopen(request: HttpRequest, opportunity_id: int) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     opp = access.opportunity_access_by_id(user, opportunity_id, "move")
     try:
         services.opportunity_reopen(actor=user, opportunity=opp)
@@ -649,7 +634,7 @@ def opportunity_reopen(request: HttpRequest, opportunity_id: int) -> HttpRespons
 
 @require_POST
 def opportunity_assign(request: HttpRequest, opportunity_id: int) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     opp = access.opportunity_access_by_id(user, opportunity_id, "assign")
     form = OpportunityAssignForm(request.POST)
     if form.is_valid():
@@ -657,7 +642,7 @@ def opportunity_assign(request: HttpRequest, opportunity_id: int) -> HttpRespons
         try:
             done = services.opportunities_assign(actor=user, opportunities=[opp], owner=owner)
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            form_add_errors(form, exc)
         else:
             if done:
                 messages.success(
@@ -673,7 +658,7 @@ def opportunity_assign(request: HttpRequest, opportunity_id: int) -> HttpRespons
 
 @require_POST
 def opportunity_delete(request: HttpRequest, opportunity_id: int) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     opp = access.opportunity_access_by_id(user, opportunity_id, "delete")
     services.opportunity_delete(actor=user, opportunity=opp)
     messages.success(request, _("“%(name)s” was moved to the trash.") % {"name": opp.name})
@@ -682,7 +667,7 @@ def opportunity_delete(request: HttpRequest, opportunity_id: int) -> HttpRespons
 
 @require_POST
 def opportunity_restore(request: HttpRequest, opportunity_id: int) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     opp = access.opportunity_access_by_id(user, opportunity_id, "restore", include_deleted=True)
     services.opportunity_restore(actor=user, opportunity=opp)
     messages.success(request, _("“%(name)s” was restored.") % {"name": opp.name})
@@ -696,7 +681,7 @@ def _customers_for_opportunities(user: User) -> Any:
 def opportunity_customer_options(request: HttpRequest) -> HttpResponse:
     """``<option>`` list of the customers the user may see matching ``q`` (htmx, for the
     customer select of the opportunity form)."""
-    user = _user(request)
+    user = request_user(request)
     if not user.has_perm("sales.add_opportunity"):
         raise PermissionDenied
     q = request.GET.get("q", "")[:100]
@@ -709,7 +694,7 @@ def opportunity_customer_options(request: HttpRequest) -> HttpResponse:
 
 
 def opportunity_create(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     if not user.has_perm("sales.add_opportunity"):
         raise PermissionDenied
     initial: dict[str, Any] = {"owner": user.pk}
@@ -728,7 +713,7 @@ def opportunity_create(request: HttpRequest) -> HttpResponse:
         try:
             opp = services.opportunity_create(actor=user, data=form.service_data())
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            form_add_errors(form, exc)
         else:
             messages.success(request, _("Opportunity “%(name)s” created.") % {"name": opp.name})
             if access.opportunities_visible_to(user).filter(pk=opp.pk).exists():
@@ -738,7 +723,7 @@ def opportunity_create(request: HttpRequest) -> HttpResponse:
 
 
 def opportunity_edit(request: HttpRequest, opportunity_id: int) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     opp = access.opportunity_access_by_id(user, opportunity_id, "edit")
     # The form writes onto its own instance; the service needs the stored one for old → new.
     form = OpportunityForm(
@@ -753,7 +738,7 @@ def opportunity_edit(request: HttpRequest, opportunity_id: int) -> HttpResponse:
         try:
             services.opportunity_update(actor=user, opportunity=opp, data=form.service_data())
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            form_add_errors(form, exc)
         else:
             messages.success(request, _("Changes saved."))
             if access.opportunities_visible_to(user).filter(pk=opp.pk).exists():
@@ -775,7 +760,7 @@ def _pipeline_from_query(request: HttpRequest, user: User) -> tuple[Any, Any]:
 
 def kanban(request: HttpRequest) -> HttpResponse:
     """The pipeline's open stages as columns; cards are dragged between them."""
-    user = _user(request)
+    user = request_user(request)
     if not user.has_perm("sales.view_opportunity"):
         raise PermissionDenied
     pipelines, pipeline = _pipeline_from_query(request, user)
@@ -797,7 +782,7 @@ def kanban(request: HttpRequest) -> HttpResponse:
 
 
 def forecast_view(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     if not user.has_perm("sales.view_opportunity"):
         raise PermissionDenied
     pipelines, pipeline = _pipeline_from_query(request, user)

@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
+from guanxi.core.http import request_user
 from guanxi.transfers import selectors, services
 from guanxi.transfers.fields import fields_for
 from guanxi.transfers.forms import ImportMappingForm, ImportUploadForm
@@ -16,13 +17,8 @@ from guanxi.transfers.models import ExportJob, Format, Kind, Status
 from guanxi.users.models import User
 
 
-def _user(request: HttpRequest) -> User:
-    assert isinstance(request.user, User)
-    return request.user
-
-
 def _require(request: HttpRequest, perm: str) -> User:
-    user = _user(request)
+    user = request_user(request)
     if not user.has_perm(perm):
         raise PermissionDenied
     return user
@@ -34,13 +30,13 @@ def _is_htmx(request: HttpRequest) -> bool:
 
 @require_GET
 def job_index(request: HttpRequest) -> HttpResponse:
-    jobs = selectors.jobs_recent(user=_user(request))
+    jobs = selectors.jobs_recent(user=request_user(request))
     return render(request, "transfers/job_index.html", jobs)
 
 
 @require_http_methods(["GET", "POST"])
 def import_new(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     # The kind menu offers only what the user may import (leads: whoever may add leads).
     kinds = services.importable_kinds(user)
     if not kinds:
@@ -67,7 +63,7 @@ def import_new(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def import_mapping(request: HttpRequest, pk: int) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     job = selectors.import_job_get(user=user, job_id=pk)
     if not user.has_perm(services.import_perm(job.kind)):
         raise PermissionDenied
@@ -120,7 +116,7 @@ def import_mapping(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    job = selectors.import_job_get(user=_user(request), job_id=pk)
+    job = selectors.import_job_get(user=request_user(request), job_id=pk)
     context = {"job": job, "issues": job.issues.all()[:20] if job.is_finished else []}
     template = "transfers/import_detail.html"
     return render(request, f"{template}#progress" if _is_htmx(request) else template, context)
@@ -128,7 +124,7 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 def import_errors(request: HttpRequest, pk: int) -> FileResponse:
-    job = selectors.import_job_get(user=_user(request), job_id=pk)
+    job = selectors.import_job_get(user=request_user(request), job_id=pk)
     if not job.error_file:
         raise Http404("No error report")
     stem = job.original_name.rsplit(".", 1)[0]
@@ -177,14 +173,14 @@ def export(request: HttpRequest) -> HttpResponseBase:
 
 @require_GET
 def export_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    job = selectors.export_job_get(user=_user(request), job_id=pk)
+    job = selectors.export_job_get(user=request_user(request), job_id=pk)
     template = "transfers/export_detail.html"
     return render(request, f"{template}#progress" if _is_htmx(request) else template, {"job": job})
 
 
 @require_GET
 def export_download(request: HttpRequest, pk: int) -> FileResponse:
-    job = selectors.export_job_get(user=_user(request), job_id=pk)
+    job = selectors.export_job_get(user=request_user(request), job_id=pk)
     if job.status != Status.DONE or not job.file:
         raise Http404("The export is not ready")
     return _download(job)
