@@ -169,7 +169,7 @@ def follow_up_complete(
         raise ValidationError({"outcome": _("Choose how it went.")})
     with transaction.atomic():
         follow_up.save()
-        _touch_subject(follow_up)
+        _touch_subject(follow_up, actor)
         _follow_up_log(
             actor,
             follow_up,
@@ -221,7 +221,7 @@ def follow_up_record(
         raise ValidationError({"outcome": _("Choose how it went.")})
     with transaction.atomic():
         follow_up.save()
-        _touch_subject(follow_up)
+        _touch_subject(follow_up, actor)
         _follow_up_log(
             actor,
             follow_up,
@@ -252,13 +252,24 @@ def _check_subject(follow_up: FollowUp) -> None:
         raise ValidationError({"method": _("Choose how you will follow up.")})
 
 
-def _touch_subject(follow_up: FollowUp) -> None:
-    """A lead that has been followed up is being worked."""
+def _touch_subject(follow_up: FollowUp, actor: User) -> None:
+    """A new lead that has been followed up is being worked (logged like any change)."""
     from guanxi.sales.models import Lead
 
-    if follow_up.lead_id is not None:
-        Lead.objects.filter(pk=follow_up.lead_id, status=Lead.Status.NEW).update(
-            status=Lead.Status.WORKING, updated_at=timezone.now()
+    if follow_up.lead_id is None:
+        return
+    changed = Lead.objects.filter(pk=follow_up.lead_id, status=Lead.Status.NEW).update(
+        status=Lead.Status.WORKING, updated_at=timezone.now()
+    )
+    if changed:
+        lead = follow_up.lead
+        assert lead is not None
+        audit_record(
+            actor=actor,
+            action=AuditEntry.Action.UPDATE,
+            subject=lead,
+            customer_id=lead.customer_id,
+            changes={"status": [Lead.Status.NEW, Lead.Status.WORKING]},
         )
 
 

@@ -112,7 +112,9 @@ def test_recording_a_call_on_a_new_lead_puts_it_to_work(users):
     )
     lead.refresh_from_db()
     assert lead.status == Lead.Status.WORKING
-    assert AuditEntry.objects.filter(subject_type="lead", subject_id=lead.pk).exists()
+    assert AuditEntry.objects.filter(
+        subject_type="lead", subject_id=lead.pk, action="update", changes__status=["new", "working"]
+    ).exists()
 
 
 def test_cancel(users, customer):
