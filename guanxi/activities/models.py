@@ -29,6 +29,16 @@ class AuditEntry(models.Model):
         DISQUALIFY = "disqualify", _("disqualified")
         FOLLOW_UP = "follow_up", _("followed up")
         PLAN = "plan", _("planned a follow-up")
+        SUBMIT = "submit", _("submitted for approval")
+        APPROVE = "approve", _("approved")
+        REJECT = "reject", _("rejected")
+        SEND = "send", _("sent")
+        ACCEPT = "accept", _("accepted")
+        DECLINE = "decline", _("declined")
+        STATUS = "status", _("changed status")
+        PAYMENT = "payment", _("recorded a payment")
+        REMIND = "remind", _("sent a reminder")
+        MEETING = "meeting", _("scheduled a meeting")
 
     customer_id = models.BigIntegerField(null=True, blank=True, db_index=True)
     subject_type = models.CharField(max_length=40)
@@ -67,6 +77,9 @@ class Notification(models.Model):
         JOB = "job", _("Background job finished")
         REMINDER = "reminder", _("Follow-up reminder")
         POOL = "pool", _("Back to the pool")
+        APPROVAL = "approval", _("Approval")
+        COLLECTION = "collection", _("Payment collection")
+        MEETING = "meeting", _("Meeting")
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"

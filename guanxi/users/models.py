@@ -118,6 +118,8 @@ class Module(models.TextChoices):
     CUSTOMERS = "customers", _("Customers and contacts")
     LEADS = "leads", _("Leads")
     OPPORTUNITIES = "opportunities", _("Opportunities")
+    ORDERS = "orders", _("Quotes, orders and payments")
+    CALENDAR = "calendar", _("Calendar and call lists")
 
 
 class Scope(models.TextChoices):
