@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "guanxi.activities",
     "guanxi.transfers",
     "guanxi.sales",
+    "guanxi.commerce",
 ]
 
 MIDDLEWARE = [

@@ -3,11 +3,11 @@
 import base64
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from django.db.models import Q, QuerySet
-from django.utils.dateparse import parse_datetime
+from django.utils.dateparse import parse_date, parse_datetime
 
 
 class InvalidCursor(ValueError):
@@ -22,7 +22,7 @@ class Page[T]:
 
 
 def _encode(values: list[Any]) -> str:
-    payload = [v.isoformat() if isinstance(v, datetime) else v for v in values]
+    payload = [v.isoformat() if isinstance(v, datetime | date) else v for v in values]
     return base64.urlsafe_b64encode(json.dumps(payload).encode()).decode().rstrip("=")
 
 
@@ -49,6 +49,14 @@ def _decode(cursor: str, sort_fields: list[str]) -> list[Any]:
             if parsed is None:
                 raise InvalidCursor("malformed cursor")
             value = parsed
+        elif name.endswith("_on"):
+            try:
+                day = parse_date(value) if isinstance(value, str) else None
+            except ValueError:
+                day = None
+            if day is None:
+                raise InvalidCursor("malformed cursor")
+            value = day
         elif name in {"id", "rank"}:
             if not isinstance(value, int) or isinstance(value, bool):
                 raise InvalidCursor("malformed cursor")
