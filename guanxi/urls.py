@@ -8,6 +8,7 @@ urlpatterns = [
     path("", include("guanxi.users.urls")),
     path("customers/", include("guanxi.customers.urls")),
     path("activities/", include("guanxi.activities.urls")),
+    path("calendar/", include("guanxi.activities.calendar_urls")),
     path("sales/", include("guanxi.sales.urls")),
     path("transfers/", include("guanxi.transfers.urls")),
     path("f/", include("guanxi.sales.public_urls")),  # public web-to-lead forms

@@ -194,3 +194,197 @@ class FollowUp(models.Model):
     @property
     def is_open(self) -> bool:
         return self.done_at is None and self.cancelled_at is None
+
+
+def _meeting_uid() -> str:
+    import uuid
+
+    return f"{uuid.uuid4()}@guanxi"
+
+
+class Meeting(models.Model):
+    """A meeting in the calendar: organised by one user, with colleagues and customer
+    contacts attending, optionally about a customer, lead or opportunity. Times are UTC;
+    an all-day meeting runs from midnight to midnight in the organiser's time zone.
+    ``uid`` and ``sequence`` identify it and its versions in iCalendar invitations."""
+
+    title = models.CharField(_("title"), max_length=200)
+    organiser = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("organiser"),
+        on_delete=models.PROTECT,
+        related_name="meetings_organised",
+    )
+    start_at = models.DateTimeField(_("start"))
+    end_at = models.DateTimeField(_("end"))
+    all_day = models.BooleanField(_("all day"), default=False)
+    location = models.CharField(_("location"), max_length=200, blank=True)
+    description = models.TextField(_("description"), blank=True)
+    customer = models.ForeignKey(
+        "customers.Customer",
+        verbose_name=_("customer"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="meetings",
+    )
+    lead = models.ForeignKey(
+        "sales.Lead",
+        verbose_name=_("lead"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="meetings",
+    )
+    opportunity = models.ForeignKey(
+        "sales.Opportunity",
+        verbose_name=_("opportunity"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="meetings",
+    )
+    attendees = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("colleagues attending"),
+        blank=True,
+        related_name="meetings_attending",
+    )
+    contacts = models.ManyToManyField(
+        "customers.Contact",
+        verbose_name=_("contacts attending"),
+        blank=True,
+        related_name="meetings",
+    )
+    no_double_booking = models.BooleanField(
+        _("do not allow double booking"),
+        default=False,
+        help_text=_("Refuse this meeting, and later ones, when someone is already booked."),
+    )
+    uid = models.CharField(max_length=100, unique=True, editable=False, default=_meeting_uid)
+    sequence = models.PositiveIntegerField(default=0, editable=False)
+    invited_sequence = models.IntegerField(default=-1, editable=False)
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["start_at", "id"]
+        verbose_name = _("meeting")
+        verbose_name_plural = _("meetings")
+        indexes = [
+            models.Index(fields=["organiser", "start_at"], name="meeting_organiser_idx"),
+            models.Index(fields=["start_at", "end_at"], name="meeting_time_idx"),
+            models.Index(fields=["customer", "-start_at"], name="meeting_customer_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(end_at__gt=models.F("start_at")), name="meeting_ends_after_start"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.cancelled_at is not None
+
+
+class CalendarFeed(models.Model):
+    """A user's secret iCalendar subscription address. Only a SHA-256 hash of the token is
+    kept: the address is shown once, when it is made (or reset)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_feed"
+    )
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("calendar feed")
+        verbose_name_plural = _("calendar feeds")
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.created_at:%Y-%m-%d}"
+
+
+class CallList(models.Model):
+    """Contacts to call, picked by a customer filter and shared among reps."""
+
+    name = models.CharField(_("name"), max_length=200)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("built by"),
+        on_delete=models.PROTECT,
+        related_name="call_lists_built",
+    )
+    team = models.ForeignKey(
+        "users.Team",
+        verbose_name=_("team"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    filters = models.JSONField(_("filter"), default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("call list")
+        verbose_name_plural = _("call lists")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CallListEntry(models.Model):
+    """One contact of a customer to call, assigned to one rep; done once the call is logged
+    (as a follow-up on the customer)."""
+
+    call_list = models.ForeignKey(CallList, on_delete=models.CASCADE, related_name="entries")
+    customer = models.ForeignKey(
+        "customers.Customer", verbose_name=_("customer"), on_delete=models.CASCADE, related_name="+"
+    )
+    contact = models.ForeignKey(
+        "customers.Contact", verbose_name=_("contact"), on_delete=models.CASCADE, related_name="+"
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("who calls"),
+        on_delete=models.PROTECT,
+        related_name="call_list_entries",
+    )
+    position = models.PositiveIntegerField(default=0)
+    done_at = models.DateTimeField(_("called at"), null=True, blank=True)
+    follow_up = models.ForeignKey(
+        FollowUp, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["position", "id"]
+        verbose_name = _("call list entry")
+        verbose_name_plural = _("call list entries")
+        indexes = [
+            models.Index(
+                fields=["assignee", "call_list", "position"], name="calllist_assignee_idx"
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["call_list", "contact"], name="calllist_entry_unique_contact"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contact} · {self.customer}"
+
+    @property
+    def phone(self) -> str:
+        return self.contact.mobile or self.contact.phone

@@ -2,16 +2,29 @@
 their transactions, so the audit row commits or rolls back with the change itself."""
 
 import logging
-from datetime import datetime, timedelta
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import partial
 from smtplib import SMTPException
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from guanxi.activities.models import AuditEntry, FollowUp, Notification
+from guanxi.activities.models import (
+    AuditEntry,
+    CalendarFeed,
+    CallList,
+    CallListEntry,
+    FollowUp,
+    Meeting,
+    Notification,
+)
+from guanxi.core.events import event_record
 from guanxi.users.models import User
 
 
@@ -357,3 +370,808 @@ def follow_up_digest_send(*, now: datetime | None = None) -> int:
                 logger.exception("follow-up digest e-mail to user %s failed", user.pk)
         sent += 1
     return sent
+
+
+# --- meetings --------------------------------------------------------------------------------
+
+MEETING_FIELDS = (
+    "title",
+    "start",
+    "end",
+    "all_day",
+    "location",
+    "description",
+    "customer",
+    "lead",
+    "opportunity",
+    "attendees",
+    "contacts",
+    "no_double_booking",
+)
+# A meeting's times must lie in this window: it keeps date arithmetic (all-day rounding,
+# time zones) clear of the year 1 and 9999 limits, and catches mistyped years.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+LONGEST = timedelta(days=31)
+
+
+@dataclass
+class Conflict:
+    """``user`` is already booked in ``meeting`` at an overlapping time. ``blocking``: the
+    new meeting or the existing one refuses double booking. ``title`` is the existing
+    meeting's title when the viewer may see it, else empty (shown as "busy")."""
+
+    user: User
+    meeting: Meeting
+    blocking: bool
+    title: str
+
+
+class MeetingConflict(ValidationError):
+    """Someone is already booked. ``blocking``: refused whatever the user says; otherwise
+    the meeting is saved when the user confirms (``allow_conflicts``)."""
+
+    def __init__(self, conflicts: list[Conflict]) -> None:
+        self.conflicts = conflicts
+        self.blocking = any(c.blocking for c in conflicts)
+        names = ", ".join(sorted({str(c.user) for c in conflicts}))
+        if self.blocking:
+            message = _("Double booking is not allowed: %(names)s already booked.") % {
+                "names": names
+            }
+        else:
+            message = _("%(names)s already booked at that time; save anyway?") % {"names": names}
+        super().__init__({"attendees": [ValidationError(message, code="conflict")]})
+
+
+def meeting_conflicts(
+    *,
+    start: datetime,
+    end: datetime,
+    people: Sequence[User],
+    exclude_id: int | None = None,
+    refuse_double_booking: bool = False,
+    viewer: User | None = None,
+    limit: int = 50,
+) -> list[Conflict]:
+    """Non-cancelled meetings of ``people`` (organising or attending) that overlap
+    [start, end), one row per person and meeting. Three queries whatever the calendar."""
+    from guanxi.activities.access import meetings_visible_to
+
+    by_id = {u.pk: u for u in people}
+    if not by_id or end <= start:
+        return []
+    through = Meeting.attendees.through
+    attending = through.objects.filter(user_id__in=by_id).values("meeting_id")
+    qs = Meeting.objects.filter(
+        models.Q(organiser_id__in=by_id) | models.Q(pk__in=attending),
+        cancelled_at__isnull=True,
+        start_at__lt=end,
+        end_at__gt=start,
+    ).order_by("start_at", "id")
+    if exclude_id is not None:
+        qs = qs.exclude(pk=exclude_id)
+    meetings = list(qs[:limit])
+    if not meetings:
+        return []
+    who: dict[int, set[int]] = {m.pk: {m.organiser_id} & set(by_id) for m in meetings}
+    for row in through.objects.filter(meeting_id__in=who, user_id__in=by_id).values_list(
+        "meeting_id", "user_id"
+    ):
+        who[row[0]].add(row[1])
+    seen: set[int] = set()
+    if viewer is not None:
+        seen = set(meetings_visible_to(viewer).filter(pk__in=who).values_list("pk", flat=True))
+    return [
+        Conflict(
+            user=by_id[user_id],
+            meeting=m,
+            blocking=refuse_double_booking or m.no_double_booking,
+            title=m.title if m.pk in seen else "",
+        )
+        for m in meetings
+        for user_id in sorted(who[m.pk])
+    ]
+
+
+def _meeting_customer_id(meeting: Meeting) -> int | None:
+    """The customer whose timeline shows the meeting: its own, or its opportunity's or
+    lead's customer."""
+    if meeting.customer_id is not None:
+        return meeting.customer_id
+    if meeting.opportunity is not None:
+        return meeting.opportunity.customer_id
+    if meeting.lead is not None:
+        return meeting.lead.customer_id
+    return None
+
+
+def _zone(user: User) -> Any:
+    from zoneinfo import ZoneInfo
+
+    try:
+        return ZoneInfo(user.time_zone or settings.TIME_ZONE)
+    except (KeyError, ValueError):
+        return ZoneInfo(settings.TIME_ZONE)
+
+
+def _all_day_bounds(start: datetime, end: datetime, zone: Any) -> tuple[datetime, datetime]:
+    """Midnight of the first day to midnight after the last, in ``zone``. An end already
+    at midnight is kept, so saving an all-day meeting again does not lengthen it."""
+    first = timezone.localtime(start, zone).replace(hour=0, minute=0, second=0, microsecond=0)
+    last = timezone.localtime(end, zone)
+    midnight = last.replace(hour=0, minute=0, second=0, microsecond=0)
+    after = midnight if last == midnight and midnight > first else midnight + timedelta(days=1)
+    return first, after
+
+
+def _meeting_clean(
+    meeting: Meeting, attendees: Sequence[User], contacts: Sequence[Any]
+) -> tuple[list[User], list[Any]]:
+    """Check a meeting before it is saved; errors name the fields of the form and API."""
+    errors: dict[str, list[str]] = {}
+    meeting.title = (meeting.title or "").strip()
+    meeting.location = (meeting.location or "").strip()
+    meeting.description = (meeting.description or "").strip()
+    if not meeting.title:
+        errors.setdefault("title", []).append(_("Give the meeting a title."))
+    start, end = meeting.start_at, meeting.end_at
+    if start is None:
+        errors.setdefault("start", []).append(_("When does the meeting start?"))
+    if end is None:
+        errors.setdefault("end", []).append(_("When does the meeting end?"))
+    if start is not None and end is not None:
+        if not (EARLIEST <= start < LATEST):
+            errors.setdefault("start", []).append(_("Choose a date between 2000 and 2099."))
+        elif not (EARLIEST <= end < LATEST):
+            errors.setdefault("end", []).append(_("Choose a date between 2000 and 2099."))
+        else:
+            if meeting.all_day:
+                if (
+                    timezone.localtime(end, _zone(meeting.organiser)).date()
+                    < timezone.localtime(start, _zone(meeting.organiser)).date()
+                ):
+                    errors.setdefault("end", []).append(_("The meeting ends before it starts."))
+                else:
+                    meeting.start_at, meeting.end_at = _all_day_bounds(
+                        start, end, _zone(meeting.organiser)
+                    )
+            elif end <= start:
+                errors.setdefault("end", []).append(_("The meeting must end after it starts."))
+            if not errors.get("end") and meeting.end_at - meeting.start_at > LONGEST:
+                errors.setdefault("end", []).append(_("A meeting lasts at most 31 days."))
+    if meeting.opportunity is not None:
+        if meeting.customer is None:
+            meeting.customer = meeting.opportunity.customer
+        elif meeting.opportunity.customer_id != meeting.customer.pk:
+            errors.setdefault("opportunity", []).append(
+                _("The opportunity belongs to another customer.")
+            )
+    people = [u for u in dict.fromkeys(attendees) if u.pk != meeting.organiser_id]
+    if any(not u.is_active for u in people):
+        errors.setdefault("attendees", []).append(_("Invite only active colleagues."))
+    guests = list(dict.fromkeys(contacts))
+    if guests:
+        from guanxi.customers.models import ContactLink
+
+        linked = set()
+        if meeting.customer is not None:
+            linked = set(
+                ContactLink.objects.filter(
+                    customer_id=meeting.customer.pk, contact__in=guests
+                ).values_list("contact_id", flat=True)
+            )
+        if any(c.pk not in linked for c in guests):
+            errors.setdefault("contacts", []).append(
+                _("Invite contacts of the meeting's customer only.")
+            )
+    try:
+        meeting.full_clean(
+            exclude=["organiser", "customer", "lead", "opportunity", "created_by", "start_at"]
+            + (["end_at"] if errors.get("end") or errors.get("start") else [])
+        )
+    except ValidationError as exc:
+        renamed = {"start_at": "start", "end_at": "end"}
+        for field, messages in exc.message_dict.items():
+            if field == "__all__" and ("end" in errors or "start" in errors):
+                continue
+            errors.setdefault(renamed.get(field, field), []).extend(messages)
+    if errors:
+        raise ValidationError(errors)
+    return people, guests
+
+
+def _meeting_snapshot(meeting: Meeting, attendees: Sequence[User], contacts: Sequence[Any]) -> dict:
+    zone = _zone(meeting.organiser)
+    return {
+        "title": meeting.title,
+        "start_at": timezone.localtime(meeting.start_at, zone).strftime("%Y-%m-%d %H:%M"),
+        "end_at": timezone.localtime(meeting.end_at, zone).strftime("%Y-%m-%d %H:%M"),
+        "all_day": meeting.all_day,
+        "location": meeting.location,
+        "description": meeting.description,
+        "customer": str(meeting.customer) if meeting.customer is not None else None,
+        "opportunity": str(meeting.opportunity) if meeting.opportunity is not None else None,
+        "lead": str(meeting.lead) if meeting.lead is not None else None,
+        "attendees": sorted(str(u) for u in attendees),
+        "contacts": sorted(str(c) for c in contacts),
+        "no_double_booking": meeting.no_double_booking,
+        "organiser": str(meeting.organiser),
+    }
+
+
+def _meeting_payload(meeting: Meeting, attendees: Sequence[User], contacts: Sequence[Any]) -> dict:
+    return {
+        "id": meeting.pk,
+        "uid": meeting.uid,
+        "title": meeting.title,
+        "organiser_id": meeting.organiser_id,
+        "start_at": meeting.start_at.isoformat(),
+        "end_at": meeting.end_at.isoformat(),
+        "all_day": meeting.all_day,
+        "customer_id": meeting.customer_id,
+        "lead_id": meeting.lead_id,
+        "opportunity_id": meeting.opportunity_id,
+        "attendee_ids": sorted(u.pk for u in attendees),
+        "contact_ids": sorted(c.pk for c in contacts),
+        "sequence": meeting.sequence,
+        "cancelled_at": meeting.cancelled_at.isoformat() if meeting.cancelled_at else None,
+    }
+
+
+def _meeting_log(
+    actor: User, meeting: Meeting, action: str, changes: dict[str, Any], message: str = ""
+) -> None:
+    audit_record(
+        actor=actor,
+        action=action,
+        subject=meeting,
+        customer_id=_meeting_customer_id(meeting),
+        changes=changes,
+        message=message,
+    )
+
+
+def _invite_on_commit(
+    meeting: Meeting,
+    *,
+    actor: User,
+    removed_user_ids: Sequence[int] = (),
+    removed_contact_ids: Sequence[int] = (),
+) -> None:
+    from guanxi.activities.tasks import meeting_invitations_task
+
+    args = (
+        meeting.pk,
+        meeting.sequence,
+        actor.pk,
+        list(removed_user_ids),
+        list(removed_contact_ids),
+    )
+    transaction.on_commit(partial(meeting_invitations_task.delay, *args))
+
+
+def _check_conflicts(
+    meeting: Meeting, people: Sequence[User], *, actor: User, allow_conflicts: bool
+) -> None:
+    """Raise ``MeetingConflict`` when any of ``people`` is already booked, unless the user
+    confirmed and nobody refuses double booking."""
+    conflicts = meeting_conflicts(
+        start=meeting.start_at,
+        end=meeting.end_at,
+        people=list(dict.fromkeys(people)),
+        exclude_id=meeting.pk,
+        refuse_double_booking=meeting.no_double_booking,
+        viewer=actor,
+    )
+    if conflicts and (allow_conflicts is False or any(c.blocking for c in conflicts)):
+        raise MeetingConflict(conflicts)
+
+
+def meeting_create(
+    *,
+    actor: User,
+    data: dict[str, Any],
+    organiser: User | None = None,
+    allow_conflicts: bool = False,
+) -> Meeting:
+    """Put a meeting in the calendar (organised by the actor by default): checked, logged
+    on the customer's timeline, invitations queued on commit. Someone already booked
+    raises ``MeetingConflict`` unless ``allow_conflicts`` (and nobody refuses it)."""
+    unknown = set(data) - set(MEETING_FIELDS)
+    if unknown:
+        raise ValidationError({name: [_("Unknown field.")] for name in sorted(unknown)})
+    meeting = Meeting(
+        title=data.get("title", ""),
+        organiser=organiser or actor,
+        start_at=data.get("start"),  # type: ignore[misc]
+        end_at=data.get("end"),
+        all_day=bool(data.get("all_day", False)),
+        location=data.get("location", ""),
+        description=data.get("description", ""),
+        customer=data.get("customer"),
+        lead=data.get("lead"),
+        opportunity=data.get("opportunity"),
+        no_double_booking=bool(data.get("no_double_booking", False)),
+        created_by=actor,
+    )
+    people, guests = _meeting_clean(
+        meeting, data.get("attendees") or [], data.get("contacts") or []
+    )
+    with transaction.atomic():
+        _check_conflicts(
+            meeting, [meeting.organiser, *people], actor=actor, allow_conflicts=allow_conflicts
+        )
+        meeting.save()
+        meeting.attendees.set(people)
+        meeting.contacts.set(guests)
+        changes = diff_fields({}, _meeting_snapshot(meeting, people, guests))
+        _meeting_log(actor, meeting, AuditEntry.Action.MEETING, changes)
+        event_record(
+            "meeting.created",
+            subject=meeting,
+            payload=_meeting_payload(meeting, people, guests),
+            actor=actor,
+        )
+        _invite_on_commit(meeting, actor=actor)
+    return meeting
+
+
+def meeting_update(
+    *, actor: User, meeting: Meeting, data: dict[str, Any], allow_conflicts: bool = False
+) -> Meeting:
+    """Change a meeting (only the fields in ``data``): the change is logged old → new, the
+    invitation goes out again with a higher SEQUENCE, and whoever was taken off the
+    meeting is sent a cancellation."""
+    unknown = set(data) - set(MEETING_FIELDS)
+    if unknown:
+        raise ValidationError({name: [_("Unknown field.")] for name in sorted(unknown)})
+    if meeting.cancelled_at is not None:
+        raise ValidationError({"title": [_("A cancelled meeting cannot be changed.")]})
+    with transaction.atomic():
+        locked = (
+            Meeting.objects.select_for_update()
+            .select_related("organiser", "customer", "lead", "opportunity")
+            .get(pk=meeting.pk)
+        )
+        if locked.cancelled_at is not None:
+            raise ValidationError({"title": [_("A cancelled meeting cannot be changed.")]})
+        old_people = list(locked.attendees.all())
+        old_guests = list(locked.contacts.all())
+        before = _meeting_snapshot(locked, old_people, old_guests)
+        times = (locked.start_at, locked.end_at)
+        for name, attr in (
+            ("title", "title"),
+            ("start", "start_at"),
+            ("end", "end_at"),
+            ("all_day", "all_day"),
+            ("location", "location"),
+            ("description", "description"),
+            ("customer", "customer"),
+            ("lead", "lead"),
+            ("opportunity", "opportunity"),
+            ("no_double_booking", "no_double_booking"),
+        ):
+            if name in data:
+                setattr(locked, attr, data[name])
+        people, guests = _meeting_clean(
+            locked,
+            data.get("attendees", old_people),
+            data.get("contacts", old_guests),
+        )
+        after = _meeting_snapshot(locked, people, guests)
+        changes = diff_fields(before, after)
+        if not changes:
+            return locked
+        moved = (locked.start_at, locked.end_at) != times
+        new_people = [u for u in people if u not in old_people]
+        # Conflicts already accepted are not raised again: only for everyone when the time
+        # moved (or double booking is now refused), else only for the newly invited.
+        if moved or "no_double_booking" in changes:
+            to_check = [locked.organiser, *people]
+        else:
+            to_check = new_people
+        if to_check:
+            _check_conflicts(locked, to_check, actor=actor, allow_conflicts=allow_conflicts)
+        locked.sequence += 1
+        locked.save()
+        if "attendees" in changes:
+            locked.attendees.set(people)
+        if "contacts" in changes:
+            locked.contacts.set(guests)
+        _meeting_log(actor, locked, AuditEntry.Action.UPDATE, changes)
+        event_record(
+            "meeting.updated",
+            subject=locked,
+            payload={**_meeting_payload(locked, people, guests), "changes": changes},
+            actor=actor,
+        )
+        _invite_on_commit(
+            locked,
+            actor=actor,
+            removed_user_ids=[u.pk for u in old_people if u not in people],
+            removed_contact_ids=[c.pk for c in old_guests if c not in guests],
+        )
+    meeting.__dict__.update(
+        {k: v for k, v in locked.__dict__.items() if not k.startswith("_state")}
+    )
+    return locked
+
+
+def meeting_cancel(*, actor: User, meeting: Meeting, reason: str = "") -> Meeting:
+    """Cancel a meeting: kept (and shown struck through), logged, and everyone invited is
+    sent a METHOD:CANCEL."""
+    with transaction.atomic():
+        locked = Meeting.objects.select_for_update().select_related("organiser").get(pk=meeting.pk)
+        if locked.cancelled_at is not None:
+            raise ValidationError({"reason": [_("This meeting is already cancelled.")]})
+        locked.cancelled_at = timezone.now()
+        locked.sequence += 1
+        locked.save(update_fields=["cancelled_at", "sequence", "updated_at"])
+        _meeting_log(
+            actor,
+            locked,
+            AuditEntry.Action.UPDATE,
+            {"cancelled_at": [None, _local(locked.cancelled_at)]},
+            message=reason.strip(),
+        )
+        event_record(
+            "meeting.cancelled",
+            subject=locked,
+            payload={"id": locked.pk, "uid": locked.uid, "reason": reason.strip()},
+            actor=actor,
+        )
+        _invite_on_commit(locked, actor=actor)
+    meeting.cancelled_at, meeting.sequence = locked.cancelled_at, locked.sequence
+    return locked
+
+
+def meetings_handover(
+    *,
+    actor: User,
+    from_user: User,
+    to_users: Sequence[User],
+    now: datetime | None = None,
+) -> dict[int, int]:
+    """Give ``from_user``'s future meetings to ``to_users`` (part of the user handover): a
+    meeting with a customer goes to whoever now owns that customer, if among them; the
+    rest are shared in turn. Past meetings keep their organiser. Returns {user id: count}."""
+    now = now or timezone.now()
+    result: dict[int, int] = {u.pk: 0 for u in to_users}
+    if not to_users:
+        return result
+    receivers = {u.pk: u for u in to_users}
+    with transaction.atomic():
+        meetings = list(
+            Meeting.objects.select_for_update()
+            .filter(organiser=from_user, cancelled_at__isnull=True, start_at__gte=now)
+            .select_related("customer", "opportunity", "lead")
+            .order_by("start_at", "id")
+        )
+        turn = 0
+        for meeting in meetings:
+            owner_id = meeting.customer.owner_id if meeting.customer is not None else None
+            if owner_id in receivers:
+                receiver = receivers[owner_id]
+            else:
+                receiver = to_users[turn % len(to_users)]
+                turn += 1
+            meeting.organiser = receiver
+            meeting.sequence += 1
+            meeting.save(update_fields=["organiser", "sequence", "updated_at"])
+            # The new organiser does not also attend.
+            meeting.attendees.remove(receiver)
+            _meeting_log(
+                actor,
+                meeting,
+                AuditEntry.Action.HANDOVER,
+                {"organiser": [str(from_user), str(receiver)]},
+                message=_("Handover from %(user)s") % {"user": from_user},
+            )
+            event_record(
+                "meeting.updated",
+                subject=meeting,
+                payload={"id": meeting.pk, "organiser_id": receiver.pk, "handover": True},
+                actor=actor,
+            )
+            _invite_on_commit(meeting, actor=actor)
+            result[receiver.pk] += 1
+    return result
+
+
+def meeting_invitations_send(
+    *,
+    meeting_id: int,
+    sequence: int,
+    actor_id: int | None = None,
+    removed_user_ids: Sequence[int] = (),
+    removed_contact_ids: Sequence[int] = (),
+) -> int:
+    """E-mail version ``sequence`` of a meeting (an .ics REQUEST, or CANCEL when cancelled)
+    to the colleagues and contacts invited, a CANCEL to those taken off it, and notify the
+    colleagues in the app (and the organiser, when someone else changed their meeting).
+    Idempotent: each version goes out once, and a newer version saved since supersedes it.
+    Returns how many e-mails were sent."""
+    from django.core.mail import EmailMessage
+    from django.urls import reverse
+    from django.utils import translation
+
+    from guanxi.activities.ical import invitation_ics
+    from guanxi.customers.models import Contact
+
+    meeting = (
+        Meeting.objects.select_related("organiser").filter(pk=meeting_id, sequence=sequence).first()
+    )
+    if meeting is None:
+        return 0
+    claimed = Meeting.objects.filter(
+        pk=meeting_id, sequence=sequence, invited_sequence__lt=sequence
+    ).update(invited_sequence=sequence)
+    if not claimed:
+        return 0
+    attendees = list(meeting.attendees.filter(is_active=True))
+    guests = list(meeting.contacts.filter(deleted_at__isnull=True))
+    listed = [(str(u), u.email) for u in attendees if u.email] + [
+        (str(c), c.email) for c in guests if c.email
+    ]
+    cancelled = meeting.cancelled_at is not None
+    actor = User.objects.filter(pk=actor_id).first() if actor_id else None
+    # (user or None, e-mail address or "", cancellation?, e-mail them?)
+    recipients: list[tuple[User | None, str, bool, bool]] = [
+        *((u, u.email, cancelled, True) for u in attendees if u.pk != actor_id),
+        *((None, c.email, cancelled, True) for c in guests),
+        *(
+            (u, u.email, True, True)
+            for u in User.objects.filter(pk__in=removed_user_ids, is_active=True)
+        ),
+        *((None, c.email, True, True) for c in Contact.objects.filter(pk__in=removed_contact_ids)),
+    ]
+    if actor_id != meeting.organiser_id and meeting.organiser.is_active:
+        recipients.append((meeting.organiser, "", cancelled, False))
+    url = reverse("calendar:meeting-detail", args=[meeting.pk])
+    messages: list[EmailMessage] = []
+    for user, address, cancel, by_mail in recipients:
+        language = (user.language if user is not None else "") or settings.LANGUAGE_CODE
+        zone = _zone(user if user is not None else meeting.organiser)
+        with translation.override(language):
+            values = {
+                "title": meeting.title,
+                "when": _meeting_when(meeting, zone),
+                "organiser": meeting.organiser,
+            }
+            if cancel:
+                subject = _("Cancelled: %(title)s (%(when)s)") % values
+                line = _("The meeting %(title)s (%(when)s) is cancelled.") % values
+            elif meeting.sequence == 0:
+                subject = _("Invitation: %(title)s (%(when)s)") % values
+                line = _("%(organiser)s invites you to %(title)s (%(when)s).") % values
+            else:
+                subject = _("Changed: %(title)s (%(when)s)") % values
+                line = _("The meeting %(title)s is now %(when)s.") % values
+            body = [line]
+            if meeting.location and not cancel:
+                body.append(_("Where: %(location)s") % {"location": meeting.location})
+        if user is not None:
+            notification_send(
+                user=user, kind=Notification.Kind.MEETING, message=line, url=url, actor=actor
+            )
+        if not by_mail or not address:
+            continue
+        if meeting.description and not cancel:
+            body += ["", meeting.description]
+        message = EmailMessage(subject, "\n".join(body), settings.DEFAULT_FROM_EMAIL, [address])
+        method = "CANCEL" if cancel else "REQUEST"
+        message.attach(
+            "invite.ics",
+            invitation_ics(meeting, attendees=listed, cancel=cancel),
+            f"text/calendar; method={method}; charset=utf-8",
+        )
+        messages.append(message)
+    sent = 0
+    for message in messages:
+        try:
+            message.send()
+        except (OSError, SMTPException):
+            # The in-app notice stands; the mail server's trouble is logged.
+            logger.exception("meeting %s invitation to %s failed", meeting.pk, message.to)
+        else:
+            sent += 1
+    return sent
+
+
+def _meeting_when(meeting: Meeting, zone: Any) -> str:
+    start = timezone.localtime(meeting.start_at, zone)
+    if meeting.all_day:
+        last = timezone.localtime(meeting.end_at - timedelta(seconds=1), zone)
+        if last.date() == start.date():
+            return f"{start:%Y-%m-%d}"
+        return f"{start:%Y-%m-%d} – {last:%Y-%m-%d}"
+    end = timezone.localtime(meeting.end_at, zone)
+    if end.date() == start.date():
+        return f"{start:%Y-%m-%d %H:%M}–{end:%H:%M}"
+    return f"{start:%Y-%m-%d %H:%M} – {end:%Y-%m-%d %H:%M}"
+
+
+def calendar_feed_reset(*, user: User) -> str:
+    """Give ``user`` a new secret feed address (the old one stops working); returns the
+    token, which is not stored (only its hash)."""
+    import hashlib
+    import secrets
+
+    token = secrets.token_urlsafe(32)
+    digest = hashlib.sha256(token.encode()).hexdigest()
+    with transaction.atomic():
+        CalendarFeed.objects.update_or_create(
+            user=user, defaults={"token_hash": digest, "last_used_at": None}
+        )
+    return token
+
+
+def calendar_feed_user(*, token: str) -> User | None:
+    """The active user whose feed ``token`` is, or None."""
+    import hashlib
+
+    if not token or len(token) > 100:
+        return None
+    digest = hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
+    feed = CalendarFeed.objects.select_related("user").filter(token_hash=digest).first()
+    if feed is None or not feed.user.is_active:
+        return None
+    now = timezone.now()
+    if feed.last_used_at is None or now - feed.last_used_at > timedelta(hours=1):
+        CalendarFeed.objects.filter(pk=feed.pk).update(last_used_at=now)
+    return feed.user
+
+
+# --- call lists --------------------------------------------------------------------------------
+
+CALL_LIST_MAX_ENTRIES = 5000
+
+
+def call_list_create(
+    *, actor: User, name: str, filters: Any, assignees: Sequence[User]
+) -> CallList:
+    """Build a call list from the contacts (with a mobile or phone) of the customers that
+    match ``filters`` and that ``actor`` may see, shared among ``assignees`` in turn."""
+    from django.urls import reverse
+
+    from guanxi.activities.access import call_list_assignable
+    from guanxi.activities.selectors import call_list_candidates
+
+    errors: dict[str, list[str]] = {}
+    name = (name or "").strip()
+    if not name:
+        errors["name"] = [_("Give the call list a name.")]
+    elif len(name) > 200:
+        errors["name"] = [_("At most 200 characters.")]
+    reps = list(dict.fromkeys(assignees))
+    if not reps:
+        errors["assignees"] = [_("Choose who makes the calls.")]
+    else:
+        allowed = set(
+            call_list_assignable(actor)
+            .filter(pk__in=[u.pk for u in reps])
+            .values_list("pk", flat=True)
+        )
+        if any(u.pk not in allowed or not u.has_perm("activities.view_calllist") for u in reps):
+            errors["assignees"] = [_("Choose colleagues of your team who work call lists.")]
+    if errors:
+        raise ValidationError(errors)
+    links = list(call_list_candidates(user=actor, filters=filters, limit=CALL_LIST_MAX_ENTRIES + 1))
+    # A contact of two matching customers is called once, for the first of them.
+    first: dict[int, Any] = {}
+    for link in links:
+        first.setdefault(link.contact_id, link)
+    unique = list(first.values())
+    if not unique:
+        raise ValidationError(
+            {"filters": [_("No contact with a phone number matches this filter.")]}
+        )
+    if len(links) > CALL_LIST_MAX_ENTRIES:
+        raise ValidationError(
+            {
+                "filters": [
+                    _("More than %(max)d contacts match: narrow the filter.")
+                    % {"max": CALL_LIST_MAX_ENTRIES}
+                ]
+            }
+        )
+    recorded = {k: v for k, v in vars(filters).items() if v not in (None, "", {}, [])}
+    with transaction.atomic():
+        call_list = CallList.objects.create(
+            name=name, owner=actor, team_id=actor.team_id, filters=_plain(recorded)
+        )
+        CallListEntry.objects.bulk_create(
+            [
+                CallListEntry(
+                    call_list=call_list,
+                    customer_id=link.customer_id,
+                    contact_id=link.contact_id,
+                    assignee=reps[index % len(reps)],
+                    position=index,
+                )
+                for index, link in enumerate(unique)
+            ],
+            batch_size=500,
+        )
+        audit_record(
+            actor=actor,
+            action=AuditEntry.Action.CREATE,
+            subject=call_list,
+            changes={
+                "name": [None, name],
+                "entries": [None, len(unique)],
+                "assignees": [None, [str(u) for u in reps]],
+            },
+        )
+        event_record(
+            "call_list.created",
+            subject=call_list,
+            payload={
+                "id": call_list.pk,
+                "name": name,
+                "entries": len(unique),
+                "assignee_ids": [u.pk for u in reps],
+            },
+            actor=actor,
+        )
+        for rep in reps:
+            if rep.pk != actor.pk:
+                transaction.on_commit(
+                    partial(
+                        notification_send,
+                        user=rep,
+                        kind=Notification.Kind.ASSIGNED,
+                        message=_("%(actor)s gave you calls to make: %(name)s.")
+                        % {"actor": actor, "name": name},
+                        url=reverse("activities:call-list-detail", args=[call_list.pk]),
+                        actor=actor,
+                    )
+                )
+    return call_list
+
+
+def call_list_entry_log(
+    *,
+    actor: User,
+    entry: CallListEntry,
+    outcome: str,
+    duration_minutes: int | None = None,
+    notes: str = "",
+    next_due_at: datetime | None = None,
+    next_method: str = "",
+    next_plan: str = "",
+) -> FollowUp:
+    """Log the call of a call list entry: a done follow-up (a phone call) on the customer's
+    timeline, the entry marked done, and optionally the next follow-up planned."""
+    if next_due_at is not None and next_due_at < timezone.now() - timedelta(minutes=5):
+        raise ValidationError({"next_due_at": [_("The next follow-up must be in the future.")]})
+    if next_method and next_method not in FollowUp.Method.values:
+        raise ValidationError({"next_method": [_("Choose how you will follow up.")]})
+    with transaction.atomic():
+        locked = CallListEntry.objects.select_for_update().get(pk=entry.pk)
+        if locked.done_at is not None:
+            raise ValidationError({"outcome": [_("This call is already logged.")]})
+        contact = entry.contact
+        summary = notes.strip()
+        follow_up = follow_up_record(
+            actor=actor,
+            customer=entry.customer,
+            method=FollowUp.Method.CALL,
+            outcome=outcome,
+            summary=f"{contact.name}: {summary}" if summary else contact.name,
+            duration_minutes=duration_minutes,
+        )
+        CallListEntry.objects.filter(pk=entry.pk).update(
+            done_at=follow_up.done_at, follow_up=follow_up
+        )
+        entry.done_at, entry.follow_up = follow_up.done_at, follow_up
+        if next_due_at is not None:
+            follow_up_plan(
+                actor=actor,
+                customer=entry.customer,
+                method=next_method or FollowUp.Method.CALL,
+                due_at=next_due_at,
+                plan=next_plan,
+            )
+    return follow_up

@@ -34,6 +34,16 @@ _OPP_READ = ["sales.view_opportunity"]
 _OPP_WRITE = ["sales.add_opportunity", "sales.change_opportunity"]
 _OPP_MANAGE = ["sales.delete_opportunity", "sales.assign_opportunity"]
 
+# Meetings (one's own are always one's own to change; the scope reaches colleagues'), and
+# working the call lists assigned to one; managers also build call lists.
+_CALENDAR = [
+    "activities.view_meeting",
+    "activities.add_meeting",
+    "activities.change_meeting",
+    "activities.view_calllist",
+]
+_CALL_LIST_MANAGE = ["activities.add_calllist", "activities.change_calllist"]
+
 # Per role: permissions that belong to no module, then per module its permissions and
 # its (read, write) scope. A module a role has never been set up for (no RoleScope row)
 # gets these defaults after ``migrate``; modules already set up are left as edited.
@@ -56,6 +66,7 @@ DEFAULT_ROLES: dict[str, dict[str, Any]] = {
         ),
         Module.LEADS: ([*_LEAD_READ, *_LEAD_WRITE, *_LEAD_MANAGE], (Scope.ALL, Scope.ALL)),
         Module.OPPORTUNITIES: ([*_OPP_READ, *_OPP_WRITE, *_OPP_MANAGE], (Scope.ALL, Scope.ALL)),
+        Module.CALENDAR: ([*_CALENDAR, *_CALL_LIST_MANAGE], (Scope.ALL, Scope.ALL)),
     },
     SALES_MANAGER: {
         "perms": [],
@@ -77,12 +88,14 @@ DEFAULT_ROLES: dict[str, dict[str, Any]] = {
             [*_OPP_READ, *_OPP_WRITE, *_OPP_MANAGE],
             (Scope.TEAM, Scope.TEAM),
         ),
+        Module.CALENDAR: ([*_CALENDAR, *_CALL_LIST_MANAGE], (Scope.TEAM, Scope.TEAM)),
     },
     SALES_REP: {
         "perms": [],
         Module.CUSTOMERS: ([*_CUSTOMER_READ, *_CUSTOMER_WRITE], (Scope.OWN, Scope.OWN)),
         Module.LEADS: ([*_LEAD_READ, *_LEAD_WRITE], (Scope.OWN, Scope.OWN)),
         Module.OPPORTUNITIES: ([*_OPP_READ, *_OPP_WRITE], (Scope.OWN, Scope.OWN)),
+        Module.CALENDAR: (_CALENDAR, (Scope.OWN, Scope.OWN)),
     },
     SERVICE_AGENT: {
         "perms": [],
@@ -92,6 +105,7 @@ DEFAULT_ROLES: dict[str, dict[str, Any]] = {
         ),
         Module.LEADS: ([], (Scope.NONE, Scope.NONE)),
         Module.OPPORTUNITIES: ([], (Scope.NONE, Scope.NONE)),
+        Module.CALENDAR: (_CALENDAR, (Scope.OWN, Scope.OWN)),
     },
     MARKETER: {
         "perms": [],
@@ -102,18 +116,22 @@ DEFAULT_ROLES: dict[str, dict[str, Any]] = {
             (Scope.ALL, Scope.NONE),
         ),
         Module.OPPORTUNITIES: (_OPP_READ, (Scope.ALL, Scope.NONE)),
+        Module.CALENDAR: (_CALENDAR, (Scope.OWN, Scope.OWN)),
     },
     EXECUTIVE: {
         "perms": [],
         Module.CUSTOMERS: ([*_CUSTOMER_READ, "customers.export_customer"], (Scope.ALL, Scope.NONE)),
         Module.LEADS: ([*_LEAD_READ, "sales.export_lead"], (Scope.ALL, Scope.NONE)),
         Module.OPPORTUNITIES: (_OPP_READ, (Scope.ALL, Scope.NONE)),
+        # Executives see every calendar and keep their own.
+        Module.CALENDAR: (_CALENDAR, (Scope.ALL, Scope.NONE)),
     },
     PARTNER: {
         "perms": [],
         Module.CUSTOMERS: ([], (Scope.NONE, Scope.NONE)),
         Module.LEADS: ([], (Scope.NONE, Scope.NONE)),
         Module.OPPORTUNITIES: ([], (Scope.NONE, Scope.NONE)),
+        Module.CALENDAR: ([], (Scope.NONE, Scope.NONE)),
     },
 }
 

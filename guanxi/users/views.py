@@ -4,11 +4,14 @@ from django.contrib.auth.decorators import login_not_required, permission_requir
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import check_for_language, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from guanxi.activities.models import Meeting
+from guanxi.activities.services import meetings_handover
 from guanxi.customers.models import Customer
 from guanxi.customers.services import user_handover
 from guanxi.sales.models import Lead, Opportunity
@@ -124,6 +127,10 @@ def handover(request: HttpRequest) -> HttpResponse:
                 to_users=to_users,
                 deactivate=form.cleaned_data["deactivate"],
             )
+            # After the customers, so that a meeting follows its customer's new owner.
+            meetings = meetings_handover(
+                actor=actor, from_user=form.cleaned_data["from_user"], to_users=to_users
+            )
         total = sum(result.values())
         messages.success(
             request,
@@ -154,9 +161,19 @@ def handover(request: HttpRequest) -> HttpResponse:
             )
             % {"count": opportunity_total},
         )
+        meeting_total = sum(meetings.values())
+        messages.success(
+            request,
+            ngettext(
+                "%(count)d future meeting was handed over.",
+                "%(count)d future meetings were handed over.",
+                meeting_total,
+            )
+            % {"count": meeting_total},
+        )
         return redirect("users:handover")
     from_user = form["from_user"].value()
-    lead_count = opportunity_count = None
+    lead_count = opportunity_count = meeting_count = None
     if from_user and str(from_user).isascii() and str(from_user).isdigit():
         counts = Customer.objects.alive().filter(owner_id=from_user).count()
         lead_count = Lead.objects.filter(
@@ -164,6 +181,9 @@ def handover(request: HttpRequest) -> HttpResponse:
         ).count()
         opportunity_count = Opportunity.objects.filter(
             owner_id=from_user, status=Opportunity.Status.OPEN, deleted_at__isnull=True
+        ).count()
+        meeting_count = Meeting.objects.filter(
+            organiser_id=from_user, cancelled_at__isnull=True, start_at__gte=timezone.now()
         ).count()
     return render(
         request,
@@ -173,6 +193,7 @@ def handover(request: HttpRequest) -> HttpResponse:
             "owned_count": counts,
             "lead_count": lead_count,
             "opportunity_count": opportunity_count,
+            "meeting_count": meeting_count,
         },
     )
 
