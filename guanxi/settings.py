@@ -150,6 +150,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "guanxi.customers.tasks.customers_return_to_pool_task",
         "schedule": 3600.0,
     },
+    "collection-reminders": {
+        "task": "guanxi.commerce.tasks.collection_reminders_task",
+        "schedule": 3600.0,
+    },
 }
 TRANSFER_FILES_KEEP_DAYS = int(os.environ.get("TRANSFER_FILES_KEEP_DAYS", "30"))
 

@@ -10,6 +10,7 @@ urlpatterns = [
     path("activities/", include("guanxi.activities.urls")),
     path("calendar/", include("guanxi.activities.calendar_urls")),
     path("sales/", include("guanxi.sales.urls")),
+    path("commerce/", include("guanxi.commerce.urls")),
     path("transfers/", include("guanxi.transfers.urls")),
     path("f/", include("guanxi.sales.public_urls")),  # public web-to-lead forms
     path("api/v1/", include("guanxi.api_urls")),

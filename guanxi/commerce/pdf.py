@@ -12,7 +12,7 @@ from fpdf import FPDF
 from fpdf.fonts import FontFace
 
 from guanxi.commerce.models import Quote
-from guanxi.commerce.services import policy_get
+from guanxi.commerce.services import plain, policy_get
 
 FONT = "NotoSansCJK"
 # Face 2 of the collection is Simplified Chinese (JP, KR, SC, TC, HK, then the Mono faces).
@@ -30,10 +30,6 @@ def _font_path() -> Path:
 def _amount(value: Decimal, currency: str = "") -> str:
     text = f"{value:,.2f}"
     return f"{currency} {text}" if currency else text
-
-
-def _quantity(value: Decimal) -> str:
-    return f"{value.normalize():f}"
 
 
 class _Document(FPDF):
@@ -145,11 +141,11 @@ def _render(quote: Quote) -> bytes:
                 item = f"{line.description}\n{line.product.sku}"
             row.cell(str(number))
             row.cell(item)
-            row.cell(_quantity(line.quantity))
+            row.cell(plain(line.quantity))
             row.cell(line.unit)
             row.cell(_amount(line.unit_price))
-            row.cell(f"{line.discount_percent.normalize():f}%" if line.discount_percent else "")
-            row.cell(f"{line.tax_rate.normalize():f}%")
+            row.cell(f"{plain(line.discount_percent)}%" if line.discount_percent else "")
+            row.cell(f"{plain(line.tax_rate)}%")
             row.cell(_amount(line.gross_amount))
 
     # Totals.

@@ -75,6 +75,11 @@ def money(value: Decimal) -> Decimal:
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+def plain(value: Decimal) -> str:
+    """A decimal without trailing zeros and never in exponent form (40, 12.5)."""
+    return f"{value.normalize():f}"
+
+
 def _today() -> date:
     return timezone.localdate()
 
@@ -270,7 +275,7 @@ def _build_lines[L: (QuoteLine, OrderLine)](
                 fail(
                     "discount_percent",
                     _("The discount is above the highest allowed (%(max)s%%).")
-                    % {"max": max_discount.normalize()},
+                    % {"max": plain(max_discount)},
                 )
         except ValidationError:
             fail("discount_percent", _("Enter a number."))
@@ -480,7 +485,7 @@ def quote_submit(*, actor: User, quote: Quote) -> Quote:
                 actor=actor,
                 url=url,
                 message=_("%(user)s asks you to approve quote %(quote)s (discount %(d)s%%).")
-                % {"user": actor, "quote": quote, "d": quote.max_discount_percent.normalize()},
+                % {"user": actor, "quote": quote, "d": plain(quote.max_discount_percent)},
             )
     return quote
 
@@ -535,7 +540,7 @@ def _check_sendable(quote: Quote) -> None:
     if quote.status in (Quote.Status.DRAFT, Quote.Status.REJECTED) and quote_needs_approval(quote):
         raise ValidationError(
             _("The discount is above %(t)s%%: submit the quote for approval first.")
-            % {"t": policy_get().approval_threshold_percent.normalize()}
+            % {"t": plain(policy_get().approval_threshold_percent)}
         )
     if quote.status not in (
         Quote.Status.DRAFT,

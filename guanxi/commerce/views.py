@@ -208,10 +208,10 @@ def _lines_from_quote(quote: Quote) -> dict[str, Any]:
         {
             "product": line.product_id,
             "description": line.description,
-            "quantity": line.quantity.normalize(),
+            "quantity": services.plain(line.quantity),
             "unit_price": line.unit_price,
-            "discount_percent": line.discount_percent.normalize(),
-            "tax_rate": line.tax_rate.normalize(),
+            "discount_percent": services.plain(line.discount_percent),
+            "tax_rate": services.plain(line.tax_rate),
         }
         for line in quote.lines.all()
     ]
@@ -405,11 +405,14 @@ def quote_act(request: HttpRequest, quote_id: int, action: str) -> HttpResponse:
             messages.success(request, _("Version %d created; edit it.") % new.version)
             return redirect("commerce:quote-edit", new.pk)
     except ValidationError as exc:
+        # Field errors go on the form that was posted; the rest above the page, since the
+        # form's box may not show in the quote's state.
         target = page_forms.get("decision_form") or page_forms.get("send_form")
-        if target is not None:
+        fields = target.fields if target is not None else {}
+        if target is not None and hasattr(exc, "error_dict") and set(exc.error_dict) <= set(fields):
             form_add_errors(target, exc)
             return _quote_page(request, user, quote, 422, **page_forms)
-        return _quote_page(request, user, quote, 422, errors=exc.messages)
+        return _quote_page(request, user, quote, 422, errors=exc.messages, **page_forms)
     messages.success(request, done)
     return redirect("commerce:quote-detail", quote.pk)
 

@@ -44,6 +44,36 @@ _CALENDAR = [
 ]
 _CALL_LIST_MANAGE = ["activities.add_calllist", "activities.change_calllist"]
 
+_PRODUCT_READ = ["commerce.view_product", "commerce.view_pricelist"]
+_PRODUCT_MANAGE = [
+    "commerce.add_product",
+    "commerce.change_product",
+    "commerce.add_pricelist",
+    "commerce.change_pricelist",
+]
+_ORDER_READ = [
+    *_PRODUCT_READ,
+    "commerce.view_quote",
+    "commerce.view_order",
+    "commerce.view_invoice",
+    "commerce.view_warranty",
+]
+_ORDER_WRITE = [
+    "commerce.add_quote",
+    "commerce.change_quote",
+    "commerce.add_order",
+    "commerce.change_order",
+    "commerce.add_invoice",
+    "commerce.change_invoice",
+    "commerce.add_payment",
+]
+_ORDER_MANAGE = [
+    *_PRODUCT_MANAGE,
+    "commerce.approve_quote",
+    "commerce.export_quote",
+    "commerce.export_order",
+]
+
 # Per role: permissions that belong to no module, then per module its permissions and
 # its (read, write) scope. A module a role has never been set up for (no RoleScope row)
 # gets these defaults after ``migrate``; modules already set up are left as edited.
@@ -67,6 +97,10 @@ DEFAULT_ROLES: dict[str, dict[str, Any]] = {
         Module.LEADS: ([*_LEAD_READ, *_LEAD_WRITE, *_LEAD_MANAGE], (Scope.ALL, Scope.ALL)),
         Module.OPPORTUNITIES: ([*_OPP_READ, *_OPP_WRITE, *_OPP_MANAGE], (Scope.ALL, Scope.ALL)),
         Module.CALENDAR: ([*_CALENDAR, *_CALL_LIST_MANAGE], (Scope.ALL, Scope.ALL)),
+        Module.ORDERS: (
+            [*_ORDER_READ, *_ORDER_WRITE, *_ORDER_MANAGE, "commerce.change_policy"],
+            (Scope.ALL, Scope.ALL),
+        ),
     },
     SALES_MANAGER: {
         "perms": [],
@@ -89,6 +123,7 @@ DEFAULT_ROLES: dict[str, dict[str, Any]] = {
             (Scope.TEAM, Scope.TEAM),
         ),
         Module.CALENDAR: ([*_CALENDAR, *_CALL_LIST_MANAGE], (Scope.TEAM, Scope.TEAM)),
+        Module.ORDERS: ([*_ORDER_READ, *_ORDER_WRITE, *_ORDER_MANAGE], (Scope.TEAM, Scope.TEAM)),
     },
     SALES_REP: {
         "perms": [],
@@ -96,6 +131,7 @@ DEFAULT_ROLES: dict[str, dict[str, Any]] = {
         Module.LEADS: ([*_LEAD_READ, *_LEAD_WRITE], (Scope.OWN, Scope.OWN)),
         Module.OPPORTUNITIES: ([*_OPP_READ, *_OPP_WRITE], (Scope.OWN, Scope.OWN)),
         Module.CALENDAR: (_CALENDAR, (Scope.OWN, Scope.OWN)),
+        Module.ORDERS: ([*_ORDER_READ, *_ORDER_WRITE], (Scope.OWN, Scope.OWN)),
     },
     SERVICE_AGENT: {
         "perms": [],
@@ -106,6 +142,11 @@ DEFAULT_ROLES: dict[str, dict[str, Any]] = {
         Module.LEADS: ([], (Scope.NONE, Scope.NONE)),
         Module.OPPORTUNITIES: ([], (Scope.NONE, Scope.NONE)),
         Module.CALENDAR: (_CALENDAR, (Scope.OWN, Scope.OWN)),
+        # The service desk checks warranties and what a customer bought.
+        Module.ORDERS: (
+            [*_PRODUCT_READ, "commerce.view_order", "commerce.view_warranty"],
+            (Scope.ALL, Scope.NONE),
+        ),
     },
     MARKETER: {
         "perms": [],
@@ -117,6 +158,7 @@ DEFAULT_ROLES: dict[str, dict[str, Any]] = {
         ),
         Module.OPPORTUNITIES: (_OPP_READ, (Scope.ALL, Scope.NONE)),
         Module.CALENDAR: (_CALENDAR, (Scope.OWN, Scope.OWN)),
+        Module.ORDERS: ([*_PRODUCT_READ, "commerce.view_order"], (Scope.ALL, Scope.NONE)),
     },
     EXECUTIVE: {
         "perms": [],
@@ -125,6 +167,10 @@ DEFAULT_ROLES: dict[str, dict[str, Any]] = {
         Module.OPPORTUNITIES: (_OPP_READ, (Scope.ALL, Scope.NONE)),
         # Executives see every calendar and keep their own.
         Module.CALENDAR: (_CALENDAR, (Scope.ALL, Scope.NONE)),
+        Module.ORDERS: (
+            [*_ORDER_READ, "commerce.export_quote", "commerce.export_order"],
+            (Scope.ALL, Scope.NONE),
+        ),
     },
     PARTNER: {
         "perms": [],
@@ -132,6 +178,7 @@ DEFAULT_ROLES: dict[str, dict[str, Any]] = {
         Module.LEADS: ([], (Scope.NONE, Scope.NONE)),
         Module.OPPORTUNITIES: ([], (Scope.NONE, Scope.NONE)),
         Module.CALENDAR: ([], (Scope.NONE, Scope.NONE)),
+        Module.ORDERS: ([], (Scope.NONE, Scope.NONE)),
     },
 }
 
