@@ -101,7 +101,7 @@ def _render(quote: Quote) -> bytes:
     pdf.set_font(FONT, size=9)
     if quote.contact is not None:
         contact = quote.contact
-        parts = [contact.name, contact.title, contact.mobile, contact.email]
+        parts = [contact.name, contact.mobile, contact.phone, contact.email]
         pdf.cell(0, 5, "  ".join(p for p in parts if p), new_x="LMARGIN", new_y="NEXT")
     if quote.title:
         pdf.ln(2)

@@ -141,13 +141,13 @@ def receivables_summary(
     if customer_id is not None:
         qs = qs.filter(customer_id=customer_id)
     rows = qs.values("currency").annotate(
-        outstanding=Sum(F("amount") - F("paid_amount")),
+        due_total=Sum(F("amount") - F("paid_amount")),
         overdue=Sum(F("amount") - F("paid_amount"), filter=Q(due_on__lt=today)),
         overdue_count=Sum(1, filter=Q(due_on__lt=today)),
     )
     return {
         row["currency"]: Receivables(
-            outstanding=row["outstanding"] or Decimal(0),
+            outstanding=row["due_total"] or Decimal(0),
             overdue=row["overdue"] or Decimal(0),
             overdue_count=row["overdue_count"] or 0,
         )

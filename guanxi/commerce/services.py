@@ -200,6 +200,10 @@ def _decimal(value: Any, name: str) -> Decimal:
     return result
 
 
+def _fail(errors: dict[str, list[str]], index: int, name: str, message: str) -> None:
+    errors.setdefault(f"lines.{index}.{name}", []).append(message)
+
+
 @dataclass
 class LineInput:
     """One line as entered: a product (whose name, unit, price and tax fill the blanks) or a
@@ -230,24 +234,19 @@ def _build_lines[L: (QuoteLine, OrderLine)](
     if not lines:
         raise ValidationError({"lines": _("Add at least one line.")})
     for index, raw in enumerate(lines):
-        prefix = f"lines.{index}"
-
-        def fail(name: str, message: str, prefix: str = prefix) -> None:
-            errors.setdefault(f"{prefix}.{name}", []).append(message)
-
         line = cls(position=index)
         product = raw.product
         line.product = product
         line.description = (raw.description or (product.name if product else "")).strip()[:300]
         line.unit = (raw.unit or (product.unit if product else "")).strip()[:20]
         if not line.description:
-            fail("description", _("Describe the line or pick a product."))
+            _fail(errors, index, "description", _("Describe the line or pick a product."))
         try:
             line.quantity = _decimal(raw.quantity, "quantity")
             if line.quantity <= 0:
-                fail("quantity", _("The quantity must be more than zero."))
+                _fail(errors, index, "quantity", _("The quantity must be more than zero."))
         except ValidationError:
-            fail("quantity", _("Enter a number."))
+            _fail(errors, index, "quantity", _("Enter a number."))
             line.quantity = Decimal(0)
         if raw.unit_price in (None, ""):
             price = (
@@ -256,29 +255,36 @@ def _build_lines[L: (QuoteLine, OrderLine)](
                 else None
             )
             if price is None:
-                fail("unit_price", _("Enter a price: the product has none in %s.") % currency)
+                _fail(
+                    errors,
+                    index,
+                    "unit_price",
+                    _("Enter a price: the product has none in %s.") % currency,
+                )
                 price = ZERO
             line.unit_price = price
         else:
             try:
                 line.unit_price = money(_decimal(raw.unit_price, "unit_price"))
                 if line.unit_price < 0:
-                    fail("unit_price", _("The price cannot be negative."))
+                    _fail(errors, index, "unit_price", _("The price cannot be negative."))
             except ValidationError:
-                fail("unit_price", _("Enter a number."))
+                _fail(errors, index, "unit_price", _("Enter a number."))
                 line.unit_price = ZERO
         try:
             line.discount_percent = _decimal(raw.discount_percent or 0, "discount_percent")
             if line.discount_percent < 0:
-                fail("discount_percent", _("The discount cannot be negative."))
+                _fail(errors, index, "discount_percent", _("The discount cannot be negative."))
             elif line.discount_percent > max_discount:
-                fail(
+                _fail(
+                    errors,
+                    index,
                     "discount_percent",
                     _("The discount is above the highest allowed (%(max)s%%).")
                     % {"max": plain(max_discount)},
                 )
         except ValidationError:
-            fail("discount_percent", _("Enter a number."))
+            _fail(errors, index, "discount_percent", _("Enter a number."))
             line.discount_percent = ZERO
         if raw.tax_rate in (None, ""):
             line.tax_rate = product.tax_rate if product is not None else ZERO
@@ -286,17 +292,17 @@ def _build_lines[L: (QuoteLine, OrderLine)](
             try:
                 line.tax_rate = _decimal(raw.tax_rate, "tax_rate")
                 if not ZERO <= line.tax_rate <= HUNDRED:
-                    fail("tax_rate", _("The tax rate must be between 0 and 100."))
+                    _fail(errors, index, "tax_rate", _("The tax rate must be between 0 and 100."))
             except ValidationError:
-                fail("tax_rate", _("Enter a number."))
+                _fail(errors, index, "tax_rate", _("Enter a number."))
                 line.tax_rate = ZERO
         if isinstance(line, OrderLine):
             line.serial_numbers = raw.serial_numbers.strip()
             serials = line.serials()
             if serials and len(serials) > line.quantity:
-                fail("serial_numbers", _("More serial numbers than the quantity."))
+                _fail(errors, index, "serial_numbers", _("More serial numbers than the quantity."))
             if len(set(serials)) != len(serials):
-                fail("serial_numbers", _("A serial number is listed twice."))
+                _fail(errors, index, "serial_numbers", _("A serial number is listed twice."))
         gross = line.quantity * line.unit_price
         line.net_amount = money(gross * (HUNDRED - line.discount_percent) / HUNDRED)
         line.tax_amount = money(line.net_amount * line.tax_rate / HUNDRED)
@@ -1177,22 +1183,53 @@ def _remind(invoice: Invoice, step: int, customer_address: str, policy: Policy) 
 # --- handover --------------------------------------------------------------------------------
 
 
-def commerce_handover(*, actor: User, from_user: User, to_user: User) -> dict[str, int]:
-    """Give a leaver's open quotes, undelivered orders and unpaid receivables to
-    ``to_user``; closed ones keep their owner as history."""
-    open_quotes = Quote.objects.filter(owner=from_user).exclude(
-        status__in=[Quote.Status.ACCEPTED, Quote.Status.DECLINED, Quote.Status.SUPERSEDED]
-    )
-    open_orders = Order.objects.filter(
-        owner=from_user, status__in=[Order.Status.CONFIRMED, Order.Status.SHIPPED]
-    )
-    unpaid = Invoice.objects.filter(
-        owner=from_user, status__in=[Invoice.Status.OPEN, Invoice.Status.PARTIAL]
-    )
-    counts = {}
+def commerce_handover(*, actor: User, from_user: User, to_users: Sequence[User]) -> dict[str, int]:
+    """Give a leaver's open quotes, undelivered orders and unpaid receivables to colleagues
+    (part of the user handover): each goes to its customer's new owner when that is one of
+    ``to_users``, else to ``to_users`` in turn. Closed ones keep their owner as history.
+    Returns how many of each moved."""
+    if not to_users:
+        return {"quotes": 0, "orders": 0, "invoices": 0}
+    by_id = {user.pk: user for user in to_users}
+    groups: list[tuple[str, Any]] = [
+        (
+            "quotes",
+            Quote.objects.filter(owner=from_user).exclude(
+                status__in=[Quote.Status.ACCEPTED, Quote.Status.DECLINED, Quote.Status.SUPERSEDED]
+            ),
+        ),
+        (
+            "orders",
+            Order.objects.filter(
+                owner=from_user, status__in=[Order.Status.CONFIRMED, Order.Status.SHIPPED]
+            ),
+        ),
+        (
+            "invoices",
+            Invoice.objects.filter(
+                owner=from_user, status__in=[Invoice.Status.OPEN, Invoice.Status.PARTIAL]
+            ),
+        ),
+    ]
+    message = _("Handover from %(user)s") % {"user": from_user}
+    counts: dict[str, int] = {}
     with transaction.atomic():
-        for name, qs in (("quotes", open_quotes), ("orders", open_orders), ("invoices", unpaid)):
-            counts[name] = qs.update(owner=to_user, team_id=to_user.team_id)
+        for name, qs in groups:
+            moved = 0
+            for index, document in enumerate(qs.select_related("customer").order_by("id")):
+                new_owner = by_id.get(document.customer.owner_id) or to_users[index % len(to_users)]
+                type(document).objects.filter(pk=document.pk).update(
+                    owner=new_owner, team_id=new_owner.team_id
+                )
+                _log(
+                    actor,
+                    AuditEntry.Action.OWNER,
+                    document,
+                    changes={"owner": [str(from_user), str(new_owner)]},
+                    message=message,
+                )
+                moved += 1
+            counts[name] = moved
     return counts
 
 

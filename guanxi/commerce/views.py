@@ -6,6 +6,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -362,7 +363,7 @@ def quote_act(request: HttpRequest, quote_id: int, action: str) -> HttpResponse:
             services.quote_submit(actor=user, quote=quote)
             done = _("Submitted for approval; the approvers have been notified.")
         elif action in ("approve", "reject"):
-            form = forms.DecisionForm(request.POST)
+            form: Form = forms.DecisionForm(request.POST)
             page_forms["decision_form"] = form
             if not form.is_valid():
                 return _quote_page(request, user, quote, 422, **page_forms)

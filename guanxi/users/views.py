@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from guanxi.activities.models import Meeting
 from guanxi.activities.services import meetings_handover
+from guanxi.commerce.services import commerce_handover
 from guanxi.customers.models import Customer
 from guanxi.customers.services import user_handover
 from guanxi.sales.models import Lead, Opportunity
@@ -131,6 +132,9 @@ def handover(request: HttpRequest) -> HttpResponse:
             meetings = meetings_handover(
                 actor=actor, from_user=form.cleaned_data["from_user"], to_users=to_users
             )
+            documents = commerce_handover(
+                actor=actor, from_user=form.cleaned_data["from_user"], to_users=to_users
+            )
         total = sum(result.values())
         messages.success(
             request,
@@ -170,6 +174,14 @@ def handover(request: HttpRequest) -> HttpResponse:
                 meeting_total,
             )
             % {"count": meeting_total},
+        )
+        messages.success(
+            request,
+            _(
+                "Open quotes: %(quotes)d, undelivered orders: %(orders)d and unpaid "
+                "receivables: %(invoices)d were handed over."
+            )
+            % documents,
         )
         return redirect("users:handover")
     from_user = form["from_user"].value()

@@ -29,4 +29,4 @@ class PriceListFactory(factory.django.DjangoModelFactory):
 def line(product: Product | None = None, quantity: str = "2", **kwargs: object) -> LineInput:
     """A line input for services: a product line unless ``description`` and
     ``unit_price`` are given."""
-    return LineInput(product=product, quantity=quantity, **kwargs)  # type: ignore[arg-type]
+    return LineInput(product=product, quantity=quantity, **kwargs)

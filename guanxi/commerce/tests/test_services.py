@@ -334,7 +334,7 @@ def test_handover_moves_open_documents_only(users, customer, pump):
     services.quote_accept(actor=users["rep1"], quote=done)
     order = services.order_from_quote(actor=users["rep1"], quote=done)
     counts = services.commerce_handover(
-        actor=users["admin"], from_user=users["rep1"], to_user=users["rep2"]
+        actor=users["admin"], from_user=users["rep1"], to_users=[users["rep2"]]
     )
     assert counts == {"quotes": 1, "orders": 1, "invoices": 1}
     open_quote.refresh_from_db()

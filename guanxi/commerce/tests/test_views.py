@@ -310,3 +310,18 @@ def test_quote_for_a_customer_out_of_reach_is_404(client, users, customer):
     response = client.get(reverse("commerce:quote-new") + f"?customer={customer.pk}")
     assert response.status_code == 404
     assert client.get(reverse("commerce:quote-new") + "?customer=abc").status_code == 404
+
+
+def test_handover_page_moves_open_quotes_with_their_customer(client, users, customer, pump):
+    quote = services.quote_create(actor=users["rep1"], customer=customer, lines=[line(pump)])
+    client.force_login(users["admin"])
+    response = client.post(
+        reverse("users:handover"),
+        {"from_user": users["rep1"].pk, "to_users": [users["rep2"].pk, users["rep3"].pk]},
+        follow=True,
+    )
+    assert "Open quotes: 1" in response.content.decode()
+    quote.refresh_from_db()
+    customer.refresh_from_db()
+    assert quote.owner == customer.owner
+    assert quote.team == customer.owner.team
