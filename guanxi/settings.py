@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "guanxi.transfers",
     "guanxi.sales",
     "guanxi.commerce",
+    "guanxi.performance",
 ]
 
 MIDDLEWARE = [
@@ -204,7 +205,10 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 # Front-end files installed from npm at set-up (``make setup``), served by WhiteNoise:
 # never from a CDN. Only the directories of the files the pages use.
-STATICFILES_DIRS = [("vendor/sortablejs", BASE_DIR / "node_modules" / "sortablejs")]
+STATICFILES_DIRS = [
+    ("vendor/sortablejs", BASE_DIR / "node_modules" / "sortablejs"),
+    ("vendor/echarts", BASE_DIR / "node_modules" / "echarts" / "dist"),
+]
 ATTACHMENT_MAX_BYTES = int(os.environ.get("ATTACHMENT_MAX_BYTES", str(20 * 1024 * 1024)))
 ATTACHMENT_ALLOWED_EXTENSIONS = env_list(
     "ATTACHMENT_ALLOWED_EXTENSIONS",

@@ -11,6 +11,7 @@ urlpatterns = [
     path("calendar/", include("guanxi.activities.calendar_urls")),
     path("sales/", include("guanxi.sales.urls")),
     path("commerce/", include("guanxi.commerce.urls")),
+    path("performance/", include("guanxi.performance.urls")),
     path("transfers/", include("guanxi.transfers.urls")),
     path("f/", include("guanxi.sales.public_urls")),  # public web-to-lead forms
     path("api/v1/", include("guanxi.api_urls")),
