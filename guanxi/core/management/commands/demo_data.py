@@ -15,6 +15,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from guanxi.activities.models import AuditEntry
+from guanxi.commerce.demo import commerce_remove, demo_commerce
+from guanxi.commerce.models import Product
 from guanxi.customers.models import Channel, Contact, Customer, Tag
 from guanxi.customers.seeding import (
     CHANNEL_NAMES,
@@ -159,6 +161,8 @@ class Command(BaseCommand):
                     self._follow_ups(users)
                 if not Opportunity.objects.exists():
                     self._opportunities(users)
+                if not Product.objects.exists():
+                    demo_commerce(users)
             self.stdout.write("Demo data is already loaded (use --reset to load it again).")
             self._print_logins()
             return
@@ -173,10 +177,12 @@ class Command(BaseCommand):
             leads = self._leads(users)
             self._follow_ups(users)
             opportunities = self._opportunities(users)
+            commerce = demo_commerce(users)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data loaded: {len(users)} users, {result.customers:,} customers, "
-                f"{result.contacts:,} contacts, {leads} leads, {opportunities} opportunities"
+                f"{result.contacts:,} contacts, {leads} leads, {opportunities} opportunities, "
+                f"{commerce['quotes']} quotes, {commerce['orders']} orders"
                 f" in {result.seconds:.1f}s."
             )
         )
@@ -411,6 +417,7 @@ class Command(BaseCommand):
         for start in range(0, len(ids), 500):
             # An ``__in`` lookup ignores None, so leaving the missing ones out changes nothing.
             chunk = [pk for pk in ids[start : start + 500] if pk is not None]
+            commerce_remove(chunk)
             Opportunity.objects.filter(customer_id__in=chunk).delete()
             contact_ids = list(
                 Contact.objects.filter(links__customer_id__in=chunk).values_list("pk", flat=True)
