@@ -125,13 +125,31 @@ class OrderLineForm(LineForm):
 
 
 class BaseLineFormSet(forms.BaseFormSet):
+    """Lines of a quote or order: blank rows are ignored and rows ticked "remove" are left
+    out, wherever they are in the table."""
+
+    def _construct_form(self, i: int, **kwargs: Any) -> forms.Form:
+        kwargs["empty_permitted"] = True
+        kwargs["use_required_attribute"] = False
+        return super()._construct_form(i, **kwargs)  # type: ignore[misc]
+
+    def _rows(self) -> list[LineForm]:
+        """The filled-in rows not ticked "remove" (after validation)."""
+        return [
+            form
+            for form in self.forms
+            if isinstance(form, LineForm)
+            and form.has_changed()
+            and not getattr(form, "cleaned_data", {}).get("DELETE")
+        ]
+
     def lines(self) -> list[LineInput]:
-        """The filled-in rows as service input (blank rows are skipped)."""
-        return [form.line_input() for form in self.forms if form.has_changed()]
+        """The filled-in rows as service input."""
+        return [form.line_input() for form in self._rows()]
 
     def add_service_errors(self, errors: dict[str, list[str]]) -> list[str]:
         """Put ``lines.<n>.<field>`` errors on the n-th filled row; return the rest."""
-        rows = [form for form in self.forms if form.has_changed()]
+        rows = self._rows()
         rest = []
         for key, messages in errors.items():
             parts = key.split(".")
@@ -144,8 +162,8 @@ class BaseLineFormSet(forms.BaseFormSet):
         return rest
 
 
-QuoteLineFormSet = formset_factory(LineForm, formset=BaseLineFormSet, extra=0)
-OrderLineFormSet = formset_factory(OrderLineForm, formset=BaseLineFormSet, extra=0)
+QuoteLineFormSet = formset_factory(LineForm, formset=BaseLineFormSet, extra=2, can_delete=True)
+OrderLineFormSet = formset_factory(OrderLineForm, formset=BaseLineFormSet, extra=3, can_delete=True)
 
 
 def formset_bound(cls: Any, data: Any, *, add_row: bool) -> Any:

@@ -270,8 +270,7 @@ def _quote_form_page(
         )
         form = forms.QuoteForm(instance=quote, customer=customer, initial=initial)
         lines = forms.QuoteLineFormSet(
-            prefix="lines",
-            **(_lines_from_quote(quote) if quote is not None else {"initial": [{}, {}, {}]}),
+            prefix="lines", **(_lines_from_quote(quote) if quote is not None else {})
         )
         status = 200
     return render(
@@ -470,7 +469,7 @@ def order_new(request: HttpRequest) -> HttpResponse:
         status = 200 if add_row else 422
     else:
         form = forms.OrderForm(customer=customer)
-        lines = forms.OrderLineFormSet(prefix="lines", initial=[{}, {}, {}])
+        lines = forms.OrderLineFormSet(prefix="lines")
         status = 200
     return render(
         request,

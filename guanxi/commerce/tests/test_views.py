@@ -325,3 +325,37 @@ def test_handover_page_moves_open_quotes_with_their_customer(client, users, cust
     customer.refresh_from_db()
     assert quote.owner == customer.owner
     assert quote.team == customer.owner.team
+
+
+def test_editing_a_quote_removes_a_ticked_line_and_adds_one(client, users, customer, pump):
+    quote = services.quote_create(
+        actor=users["rep1"],
+        customer=customer,
+        lines=[line(pump, "1"), line(None, "1", description="运费", unit_price="200")],
+    )
+    client.force_login(users["rep1"])
+    url = reverse("commerce:quote-edit", args=[quote.pk])
+    form = client.get(url)
+    assert 'name="lines-INITIAL_FORMS" value="2"' in form.content.decode()
+    data = {
+        "currency": "CNY",
+        "language": "en",
+        "lines-TOTAL_FORMS": "3",
+        "lines-INITIAL_FORMS": "2",
+        "lines-0-product": pump.pk,
+        "lines-0-quantity": "1",
+        "lines-0-DELETE": "on",
+        "lines-1-description": "运费",
+        "lines-1-quantity": "1",
+        "lines-1-unit_price": "200",
+        "lines-1-tax_rate": "0",
+        "lines-2-description": "安装",
+        "lines-2-quantity": "2",
+        "lines-2-unit_price": "500",
+        "lines-2-tax_rate": "0",
+    }
+    response = client.post(url, data)
+    assert response.status_code == 302
+    quote.refresh_from_db()
+    assert [ln.description for ln in quote.lines.all()] == ["运费", "安装"]
+    assert quote.total == Decimal("1200.00")
