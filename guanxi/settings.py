@@ -151,6 +151,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "guanxi.customers.tasks.customers_return_to_pool_task",
         "schedule": 3600.0,
     },
+    "webhooks": {
+        "task": "guanxi.core.tasks.webhooks_deliver_task",
+        "schedule": 60.0,
+    },
     "collection-reminders": {
         "task": "guanxi.commerce.tasks.collection_reminders_task",
         "schedule": 3600.0,
