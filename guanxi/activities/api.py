@@ -1,6 +1,7 @@
 """REST: follow-ups (plan, record, complete, cancel), My day, meetings (with conflict
 checks and the calendar feed address) and call lists."""
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -12,7 +13,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from ninja import Field, Path, Query, Router, Schema
 from ninja.responses import Status
-from pydantic import AfterValidator, ConfigDict, StringConstraints
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, StrictBool, StringConstraints
 
 from guanxi.activities import selectors, services
 from guanxi.activities.access import (
@@ -310,6 +311,17 @@ def follow_up_cancel(request: HttpRequest, follow_up_id: Path[Id], body: CancelI
 # --- meetings -----------------------------------------------------------------------------------
 
 Title = Name200
+_ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+
+
+def _iso_only(value: Any) -> Any:
+    """Only ISO 8601 text (or a datetime): pydantic would also take a number of seconds."""
+    if isinstance(value, datetime) or (isinstance(value, str) and _ISO_TIME.match(value)):
+        return value
+    raise ValueError("Use an ISO 8601 date and time, e.g. 2026-11-23T10:00:00+08:00.")
+
+
+IsoTime = Annotated[datetime, BeforeValidator(_iso_only)]
 Text200 = Str200
 Text4000Ok = Annotated[str, StringConstraints(max_length=4000), AfterValidator(_storable)]
 Ids = Annotated[list[Id], Field(max_length=200)]
@@ -388,8 +400,8 @@ class ConflictsOut(Out):
 
 
 class MeetingQuery(Schema):
-    start: datetime | None = Field(None, description="Meetings ending after this time.")
-    end: datetime | None = Field(None, description="Meetings starting before this time.")
+    start: IsoTime | None = Field(None, description="Meetings ending after this time.")
+    end: IsoTime | None = Field(None, description="Meetings starting before this time.")
     user_id: Id | None = Field(None, description="Whose calendar (default: yours).")
     include_cancelled: bool = False
     cursor: Annotated[str, StringConstraints(max_length=500)] | None = None
@@ -400,9 +412,9 @@ class MeetingIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
     title: Title
-    start: datetime
-    end: datetime
-    all_day: bool = False
+    start: IsoTime
+    end: IsoTime
+    all_day: StrictBool = False
     location: Text200 = ""
     description: Text4000Ok = ""
     customer_id: Id | None = None
@@ -410,8 +422,8 @@ class MeetingIn(Schema):
     opportunity_id: Id | None = None
     attendee_ids: Ids = Field(default_factory=list, description="Colleagues invited.")
     contact_ids: Ids = Field(default_factory=list, description="Contacts of the customer invited.")
-    no_double_booking: bool = False
-    allow_conflicts: bool = Field(
+    no_double_booking: StrictBool = False
+    allow_conflicts: StrictBool = Field(
         False, description="Save although someone is booked (unless double booking is refused)."
     )
 
@@ -420,9 +432,9 @@ class MeetingPatch(Schema):
     model_config = ConfigDict(extra="forbid")
 
     title: Title | None = None
-    start: datetime | None = None
-    end: datetime | None = None
-    all_day: bool | None = None
+    start: IsoTime | None = None
+    end: IsoTime | None = None
+    all_day: StrictBool | None = None
     location: Text200 | None = None
     description: Text4000Ok | None = None
     customer_id: Id | None = None
@@ -430,18 +442,18 @@ class MeetingPatch(Schema):
     opportunity_id: Id | None = None
     attendee_ids: Ids | None = None
     contact_ids: Ids | None = None
-    no_double_booking: bool | None = None
-    allow_conflicts: bool = False
+    no_double_booking: StrictBool | None = None
+    allow_conflicts: StrictBool = False
 
 
 class ConflictCheckIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
-    start: datetime
-    end: datetime
+    start: IsoTime
+    end: IsoTime
     attendee_ids: Ids = Field(default_factory=list)
     meeting_id: Id | None = Field(None, description="The meeting being changed (left out).")
-    no_double_booking: bool = False
+    no_double_booking: StrictBool = False
 
 
 class FeedOut(Out):
@@ -759,9 +771,9 @@ class CallListFilterIn(Schema):
     q: Str100 = ""
     owner_id: Id | None = None
     team_id: Id | None = None
-    kind: Kind | Literal[""] = ""
-    tier: Tier | Literal[""] = ""
-    status: CustomerStatus | Literal[""] = ""
+    kind: Literal["", Kind] = ""
+    tier: Literal["", Tier] = ""
+    status: Literal["", CustomerStatus] = ""
     industry: Industry = ""
     channel_id: Id | None = None
     tag_id: Id | None = None
@@ -794,7 +806,7 @@ class LogCallIn(Schema):
     outcome: Outcome
     duration_minutes: Minutes | None = None
     notes: Text4000Ok = ""
-    next_due_at: datetime | None = Field(None, description="Plan the next follow-up.")
+    next_due_at: IsoTime | None = Field(None, description="Plan the next follow-up.")
     next_method: Method | None = None
     next_plan: Str500 = ""
 
