@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import Count, Q
+from django.db.models import Count, Q, prefetch_related_objects
 from django.http import Http404, HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -111,6 +111,9 @@ class MyDayOut(Out):
     today: list[FollowUpOut]
     upcoming: list[FollowUpOut] = Field(description="The next seven days.")
     done_today: list[FollowUpOut]
+    meetings: list["MeetingOut"] = Field(
+        default_factory=list, description="Today's meetings you organise or attend."
+    )
 
 
 class FollowUpQuery(Schema):
@@ -224,13 +227,16 @@ def follow_up_list(request: HttpRequest, query: Query[FollowUpQuery]) -> FollowU
 
 @router.get("/my-day", response={200: MyDayOut, **AUTH_ERRORS}, url_name="my-day", summary="My day")
 def my_day(request: HttpRequest) -> MyDayOut:
-    """Your follow-ups: overdue, due today, the next seven days, done today."""
+    """Your follow-ups: overdue, due today, the next seven days, done today; and today's
+    meetings."""
     day = selectors.my_day(user=api_user(request))
+    prefetch_related_objects(day.meetings, "organiser", "attendees", "contacts")
     return MyDayOut(
         overdue=[FollowUpOut.of(f) for f in day.overdue],
         today=[FollowUpOut.of(f) for f in day.today],
         upcoming=[FollowUpOut.of(f) for f in day.upcoming],
         done_today=[FollowUpOut.of(f) for f in day.done_today],
+        meetings=[MeetingOut.of(m) for m in day.meetings],
     )
 
 
@@ -380,6 +386,9 @@ class MeetingOut(Out):
 
 class MeetingPage(CursorPage):
     items: list[MeetingOut]
+
+
+MyDayOut.model_rebuild()
 
 
 class ConflictOut(Out):

@@ -505,6 +505,15 @@ def _all_day_bounds(start: datetime, end: datetime, zone: Any) -> tuple[datetime
     return first, after
 
 
+def _in_window(moment: datetime) -> bool:
+    """Is ``moment`` (aware) between 2000 and 2099? Times near year 1 or 9999 whose offset
+    cannot be taken off are not."""
+    try:
+        return EARLIEST <= moment.astimezone(UTC) < LATEST
+    except (OverflowError, ValueError, TypeError):
+        return False
+
+
 def _meeting_clean(
     meeting: Meeting, attendees: Sequence[User], contacts: Sequence[Any]
 ) -> tuple[list[User], list[Any]]:
@@ -521,9 +530,9 @@ def _meeting_clean(
     if end is None:
         errors.setdefault("end", []).append(_("When does the meeting end?"))
     if start is not None and end is not None:
-        if not (EARLIEST <= start < LATEST):
+        if not _in_window(start):
             errors.setdefault("start", []).append(_("Choose a date between 2000 and 2099."))
-        elif not (EARLIEST <= end < LATEST):
+        elif not _in_window(end):
             errors.setdefault("end", []).append(_("Choose a date between 2000 and 2099."))
         else:
             if meeting.all_day:

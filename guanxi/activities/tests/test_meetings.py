@@ -542,3 +542,24 @@ def test_a_handed_over_meeting_follows_its_customer(users):
     )
     assert counts == {users["rep2"].pk: 1, users["manager"].pk: 1}
     assert Meeting.objects.get(customer=customer).organiser == users["manager"]
+
+
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [
+        ("0001-01-01T00:00", "0001-01-01T01:00"),
+        ("9999-12-31T23:00", "9999-12-31T23:59"),
+        ("2026-11-23T10:00", "9999-12-31T23:59"),
+        ("tomorrow", "later"),
+    ],
+)
+def test_odd_dates_on_the_form_are_errors_not_failures(client, users, start, end):
+    client = _as(client, users["rep1"])
+    for all_day in ("on", ""):
+        response = client.post(
+            reverse("calendar:meeting-new"),
+            {"title": "t", "start": start, "end": end, "all_day": all_day},
+        )
+        assert response.status_code == 400
+        assert "errorlist" in response.content.decode()
+    assert not Meeting.objects.exists()

@@ -186,3 +186,13 @@ def test_feed_address_from_the_api_works(users):
     assert "/calendar/feed/" in url and url.endswith(".ics")
     feed = Client().get(url.split("testserver", 1)[1])
     assert feed.status_code == 200 and "订阅测试" in feed.content.decode()
+
+
+def test_my_day_lists_todays_meetings(users):
+    from django.utils import timezone
+
+    start = timezone.localtime().replace(hour=9, minute=0, second=0, microsecond=0)
+    meeting = make_meeting(organiser=users["manager"], start=start, attendees=[users["rep1"]])
+    day = Api(users["rep1"]).get("/my-day").json()
+    assert [m["id"] for m in day["meetings"]] == [meeting.pk]
+    assert day["meetings"][0]["organiser"]["id"] == users["manager"].pk
