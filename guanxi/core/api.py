@@ -118,6 +118,7 @@ def _webhook(webhook_id: int) -> Webhook:
 
 
 WEBHOOK_ERRORS: dict[int, Any] = {
+    400: ValidationErrorOut,
     401: ErrorOut,
     403: ErrorOut,
     404: ErrorOut,
