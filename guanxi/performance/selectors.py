@@ -20,6 +20,7 @@ from django.utils import timezone
 from guanxi.activities.models import FollowUp
 from guanxi.commerce.models import Order, Payment
 from guanxi.customers.models import Channel
+from guanxi.performance.models import SalesTarget
 from guanxi.sales.models import Lead, Opportunity
 from guanxi.users.access import AnyUser, scope_for, team_ids_for
 from guanxi.users.models import Module, Scope, Team, User
@@ -48,7 +49,13 @@ class Figures:
     pipeline: Decimal = ZERO
     revenue: Decimal = ZERO
     collections: Decimal = ZERO
+    target: Decimal = ZERO
     members: set[int] = field(default_factory=set)
+
+    @property
+    def target_attainment(self) -> float | None:
+        """Closed-won against the target, as a fraction."""
+        return float(self.won_amount / self.target) if self.target else None
 
     @property
     def conversion_rate(self) -> float | None:
@@ -84,6 +91,7 @@ class Figures:
             "pipeline",
             "revenue",
             "collections",
+            "target",
         ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.members |= other.members
@@ -116,11 +124,12 @@ class Statistics:
     channels: list[ChannelFigures]
 
 
-def people_in_reach(user: AnyUser) -> QuerySet[User]:
-    """Whose figures ``user`` may see: their opportunities read scope over people."""
+def people_in_reach(user: AnyUser, kind: str = "read") -> QuerySet[User]:
+    """Whose figures ``user`` may see ("read"), or whose targets they may set ("write"):
+    their opportunities scope of that kind, over people."""
     if not user.is_authenticated or not user.has_perm("sales.view_opportunity"):
         return User.objects.none()
-    scope = scope_for(user, Module.OPPORTUNITIES, "read")
+    scope = scope_for(user, Module.OPPORTUNITIES, kind)
     if scope == Scope.ALL:
         return User.objects.filter(is_active=True) | User.objects.filter(pk=user.pk)
     if scope == Scope.TEAM:
@@ -229,7 +238,41 @@ def _rep_figures(people: list[User], start: date, end: date) -> dict[int, Figure
         f.pipeline = pipeline.get(pk, {}).get("amount") or ZERO
         f.revenue = revenue.get(pk, {}).get("amount") or ZERO
         f.collections = collections.get(pk, {}).get("amount") or ZERO
+    for pk, target in targets_for(ids, start, end).items():
+        figures[pk].target = target
     return figures
+
+
+def targets_for(user_ids: list[int], start: date, end: date) -> dict[int, Decimal]:
+    """Each rep's target over [start, end]: monthly targets, prorated by the days of each
+    month the period covers."""
+    result: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    months = []
+    day = start.replace(day=1)
+    while day <= end:
+        first, last = month_bounds(day)
+        covered = (min(last, end) - max(first, start)).days + 1
+        months.append((day.year, day.month, Decimal(covered) / Decimal(last.day)))
+        day = last + timedelta(days=1)
+    share = {(y, m): f for y, m, f in months}
+    condition = Q()
+    for y, m, _f in months:
+        condition |= Q(year=y, month=m)
+    if not months:
+        return {}
+    for target in SalesTarget.objects.filter(condition, user_id__in=user_ids):
+        result[target.user_id] += (target.amount * share[(target.year, target.month)]).quantize(
+            Decimal("0.01")
+        )
+    return dict(result)
+
+
+def targets_of_year(user_ids: list[int], year: int) -> dict[tuple[int, int], Decimal]:
+    """{(user id, month): target} for a year."""
+    return {
+        (t.user_id, t.month): t.amount
+        for t in SalesTarget.objects.filter(year=year, user_id__in=user_ids)
+    }
 
 
 def _roll_up(
@@ -354,6 +397,8 @@ def chart_data(stats: Statistics, labels: dict[str, str]) -> dict[str, Any]:
         "win_rate": [
             round(r.win_rate * 100, 1) if r.win_rate is not None else None for r in stats.rows
         ],
+        "won": money(r.won_amount for r in stats.rows),
+        "target": money(r.target for r in stats.rows),
         "channels": [c.label or labels["no_channel"] for c in stats.channels],
         "channel_leads": [c.leads for c in stats.channels],
         "channel_won": [c.customers_won for c in stats.channels],

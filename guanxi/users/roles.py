@@ -32,7 +32,11 @@ _LEAD_MANAGE = ["sales.delete_lead", "sales.assign_lead", "sales.export_lead"]
 
 _OPP_READ = ["sales.view_opportunity"]
 _OPP_WRITE = ["sales.add_opportunity", "sales.change_opportunity"]
-_OPP_MANAGE = ["sales.delete_opportunity", "sales.assign_opportunity"]
+_OPP_MANAGE = [
+    "sales.delete_opportunity",
+    "sales.assign_opportunity",
+    "performance.change_salestarget",
+]
 
 # Meetings (one's own are always one's own to change; the scope reaches colleagues'), and
 # working the call lists assigned to one; managers also build call lists.

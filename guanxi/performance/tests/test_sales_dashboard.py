@@ -137,3 +137,45 @@ def test_leads_without_owner_are_not_counted(users, period):
     stats = sales_statistics(user=users["admin"], start=period[0], end=period[1])
     assert stats.total.new_leads == 0
     assert Lead.objects.count() == 1
+
+
+def test_targets_are_set_by_managers_for_their_team_and_compared_with_closed_won(
+    client, users, activity, period
+):
+    from guanxi.performance.models import SalesTarget
+
+    today = timezone.localdate()
+    client.force_login(users["manager"])
+    url = reverse("performance:targets") + f"?year={today.year}"
+    page = client.get(url)
+    assert page.status_code == 200
+    assert f'name="t-{users["rep1"].pk}-{today.month}"' in page.content.decode()
+    assert f'name="t-{users["rep3"].pk}-' not in page.content.decode()  # another department
+    bad = client.post(url, {"year": today.year, f"t-{users['rep1'].pk}-{today.month}": "lots"})
+    assert bad.status_code == 422
+    assert "Enter a number." in bad.content.decode()
+    client.post(url, {"year": today.year, f"t-{users['rep1'].pk}-{today.month}": "2,000"})
+    assert SalesTarget.objects.get().amount == Decimal("2000.00")
+    stats = sales_statistics(user=users["manager"], start=period[0], end=period[1])
+    rep1 = next(r for r in stats.rows if r.key == users["rep1"].pk)
+    assert rep1.target == Decimal("2000.00")
+    assert rep1.target_attainment == 0.5  # 1000 won of 2000
+    # half a month: half the target
+    first, last = period
+    half = sales_statistics(
+        user=users["manager"], start=first, end=first + timedelta(days=last.day // 2 - 1)
+    )
+    assert next(r for r in half.rows if r.key == users["rep1"].pk).target < Decimal("2000")
+
+
+def test_reps_read_their_targets_but_cannot_set_them(client, users):
+    from django.core.exceptions import PermissionDenied
+
+    from guanxi.performance.services import targets_set
+
+    client.force_login(users["rep1"])
+    page = client.get(reverse("performance:targets"))
+    assert page.status_code == 200
+    assert '<input type="text"' not in page.content.decode()
+    with pytest.raises(PermissionDenied):
+        targets_set(actor=users["rep1"], year=2026, values={(users["rep1"].pk, 1): "5"})

@@ -18,11 +18,13 @@
   var axisLabel = { interval: 0, rotate: data.groups.length > 6 ? 30 : 0 };
   draw("chart-revenue", {
     tooltip: { trigger: "axis" },
-    legend: { data: [L.revenue, L.collections, L.pipeline, L.win_rate] },
+    legend: { data: [L.won_amount, L.target, L.revenue, L.collections, L.pipeline, L.win_rate] },
     grid: { left: 60, right: 50, bottom: 60, containLabel: true },
     xAxis: { type: "category", data: data.groups, axisLabel: axisLabel },
     yAxis: [{ type: "value" }, { type: "value", max: 100, axisLabel: { formatter: "{value}%" } }],
     series: [
+      { name: L.won_amount, type: "bar", data: data.won },
+      { name: L.target, type: "bar", data: data.target },
       { name: L.revenue, type: "bar", data: data.revenue },
       { name: L.collections, type: "bar", data: data.collections },
       { name: L.pipeline, type: "bar", data: data.pipeline },
