@@ -63,17 +63,25 @@ def quote_can(user: AnyUser, quote: Quote, action: str) -> bool:
     return quotes_actionable_by(user, action).filter(pk=quote.pk).exists()
 
 
+def _fetch[M: Model](
+    visible: QuerySet[M], pk: int, action: str, may: QuerySet[M] | None, what: str
+) -> M:
+    """One row of ``visible`` by id, authorised for ``action``: 404 when the user may not
+    see it (no existence leak), 403 when ``may`` (the rows allowing ``action``) lacks it."""
+    row = visible.filter(pk=pk).first()
+    if row is None:
+        raise Http404(f"No such {what}")
+    if action != "view" and (may is None or not may.filter(pk=pk).exists()):
+        raise PermissionDenied
+    return row
+
+
 def quote_access_by_id(user: AnyUser, quote_id: int, action: str = "view") -> Quote:
-    """Fetch a quote and authorise ``action``: 404 when the user may not see it, 403 when
-    they may see it but not do ``action``."""
-    quote = (
-        quotes_visible_to(user)
-        .select_related("customer", "contact", "opportunity", "owner", "team", "approved_by")
-        .filter(pk=quote_id)
-        .first()
+    """Fetch a quote and authorise ``action`` (404 unseen, 403 not allowed)."""
+    visible = quotes_visible_to(user).select_related(
+        "customer", "contact", "opportunity", "owner", "team", "approved_by"
     )
-    if quote is None:
-        raise Http404("No such quote")
+    quote = _fetch(visible, quote_id, "view", None, "quote")
     if action != "view" and not quote_can(user, quote, action):
         raise PermissionDenied
     return quote
@@ -96,17 +104,11 @@ def order_can(user: AnyUser, order: Order, action: str) -> bool:
 
 def order_access_by_id(user: AnyUser, order_id: int, action: str = "view") -> Order:
     """Fetch an order and authorise ``action`` (404 unseen, 403 not allowed)."""
-    order = (
-        orders_visible_to(user)
-        .select_related("customer", "contact", "quote", "opportunity", "owner", "team")
-        .filter(pk=order_id)
-        .first()
+    visible = orders_visible_to(user).select_related(
+        "customer", "contact", "quote", "opportunity", "owner", "team"
     )
-    if order is None:
-        raise Http404("No such order")
-    if action != "view" and not order_can(user, order, action):
-        raise PermissionDenied
-    return order
+    may = orders_actionable_by(user, action) if action != "view" else None
+    return _fetch(visible, order_id, action, may, "order")
 
 
 def invoices_actionable_by(user: AnyUser, action: str = "view") -> QuerySet[Invoice]:
@@ -121,17 +123,9 @@ def invoices_visible_to(user: AnyUser) -> QuerySet[Invoice]:
 
 def invoice_access_by_id(user: AnyUser, invoice_id: int, action: str = "view") -> Invoice:
     """Fetch an invoice and authorise ``action`` (404 unseen, 403 not allowed)."""
-    invoice = (
-        invoices_visible_to(user)
-        .select_related("order", "customer", "owner")
-        .filter(pk=invoice_id)
-        .first()
-    )
-    if invoice is None:
-        raise Http404("No such invoice")
-    if action != "view" and not invoices_actionable_by(user, action).filter(pk=invoice.pk).exists():
-        raise PermissionDenied
-    return invoice
+    visible = invoices_visible_to(user).select_related("order", "customer", "owner")
+    may = invoices_actionable_by(user, action) if action != "view" else None
+    return _fetch(visible, invoice_id, action, may, "invoice")
 
 
 def products_visible_to(user: AnyUser) -> QuerySet[Product]:

@@ -185,6 +185,34 @@ class Totals(models.Model):
         abstract = True
 
 
+class Owned(models.Model):
+    """A customer's document with an owner and a team: what the access scopes work on."""
+
+    customer = models.ForeignKey(
+        "customers.Customer",
+        verbose_name=_("customer"),
+        on_delete=models.PROTECT,
+        related_name="%(class)ss",
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        on_delete=models.PROTECT,
+        related_name="%(class)ss",
+    )
+    team = models.ForeignKey(
+        "users.Team",
+        verbose_name=_("team"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        abstract = True
+
+
 class Line(models.Model):
     """A priced line: quantity × unit price, less a discount, plus tax."""
 
@@ -223,7 +251,7 @@ class Line(models.Model):
         return self.net_amount + self.tax_amount
 
 
-class Quote(TimeStampedModel, Totals):
+class Quote(TimeStampedModel, Owned, Totals):
     """One version of a quote (报价单). A new version copies the previous one, which is
     then superseded; the versions share a number."""
 
@@ -255,12 +283,6 @@ class Quote(TimeStampedModel, Totals):
         on_delete=models.PROTECT,
         related_name="quotes",
     )
-    customer = models.ForeignKey(
-        "customers.Customer",
-        verbose_name=_("customer"),
-        on_delete=models.PROTECT,
-        related_name="quotes",
-    )
     contact = models.ForeignKey(
         "customers.Contact",
         verbose_name=_("contact"),
@@ -272,20 +294,6 @@ class Quote(TimeStampedModel, Totals):
     price_list = models.ForeignKey(
         PriceList,
         verbose_name=_("price list"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
-    owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("owner"),
-        on_delete=models.PROTECT,
-        related_name="quotes",
-    )
-    team = models.ForeignKey(
-        "users.Team",
-        verbose_name=_("team"),
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
@@ -344,7 +352,7 @@ class QuoteLine(Line):
         verbose_name_plural = _("quote lines")
 
 
-class Order(TimeStampedModel, Totals):
+class Order(TimeStampedModel, Owned, Totals):
     """A sales order (订单), from an accepted quote or entered directly."""
 
     class Status(models.TextChoices):
@@ -357,12 +365,6 @@ class Order(TimeStampedModel, Totals):
     number = models.CharField(_("number"), max_length=20, unique=True)
     status = models.CharField(
         _("status"), max_length=10, choices=Status.choices, default=Status.CONFIRMED
-    )
-    customer = models.ForeignKey(
-        "customers.Customer",
-        verbose_name=_("customer"),
-        on_delete=models.PROTECT,
-        related_name="orders",
     )
     contact = models.ForeignKey(
         "customers.Contact",
@@ -387,20 +389,6 @@ class Order(TimeStampedModel, Totals):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="orders",
-    )
-    owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("owner"),
-        on_delete=models.PROTECT,
-        related_name="orders",
-    )
-    team = models.ForeignKey(
-        "users.Team",
-        verbose_name=_("team"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
     )
     ordered_on = models.DateField(_("order date"))
     delivery_due = models.DateField(_("delivery due"), null=True, blank=True)
@@ -471,7 +459,7 @@ class Warranty(models.Model):
         return f"{self.product} {self.serial_number}".strip()
 
 
-class Invoice(TimeStampedModel):
+class Invoice(TimeStampedModel, Owned):
     """An amount the customer owes (应收款) for an order, due on a date. Payments reduce
     what is outstanding."""
 
@@ -484,26 +472,6 @@ class Invoice(TimeStampedModel):
     number = models.CharField(_("number"), max_length=20, unique=True)
     order = models.ForeignKey(
         Order, verbose_name=_("order"), on_delete=models.PROTECT, related_name="invoices"
-    )
-    customer = models.ForeignKey(
-        "customers.Customer",
-        verbose_name=_("customer"),
-        on_delete=models.PROTECT,
-        related_name="invoices",
-    )
-    owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("owner"),
-        on_delete=models.PROTECT,
-        related_name="invoices",
-    )
-    team = models.ForeignKey(
-        "users.Team",
-        verbose_name=_("team"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
     )
     currency = models.CharField(_("currency"), max_length=3, default=DEFAULT_CURRENCY)
     amount = money_field(_("amount due"), validators=[MinValueValidator(CENT)])
