@@ -719,7 +719,7 @@ def meeting_cancel(request: HttpRequest, meeting_id: Path[Id], payload: CancelIn
 @router.post(
     "/calendar/feed",
     tags=["meetings"],
-    response={200: FeedOut, **AUTH_ERRORS},
+    response={200: FeedOut, **WRITE_ERRORS},
     url_name="calendar-feed-reset",
     summary="Make a new secret calendar address",
 )

@@ -739,7 +739,7 @@ def meeting_update(
         raise ValidationError({"title": [_("A cancelled meeting cannot be changed.")]})
     with transaction.atomic():
         locked = (
-            Meeting.objects.select_for_update()
+            Meeting.objects.select_for_update(of=("self",))
             .select_related("organiser", "customer", "lead", "opportunity")
             .get(pk=meeting.pk)
         )
@@ -801,9 +801,7 @@ def meeting_update(
             removed_user_ids=[u.pk for u in old_people if u not in people],
             removed_contact_ids=[c.pk for c in old_guests if c not in guests],
         )
-    meeting.__dict__.update(
-        {k: v for k, v in locked.__dict__.items() if not k.startswith("_state")}
-    )
+    meeting.refresh_from_db()
     return locked
 
 
@@ -811,7 +809,11 @@ def meeting_cancel(*, actor: User, meeting: Meeting, reason: str = "") -> Meetin
     """Cancel a meeting: kept (and shown struck through), logged, and everyone invited is
     sent a METHOD:CANCEL."""
     with transaction.atomic():
-        locked = Meeting.objects.select_for_update().select_related("organiser").get(pk=meeting.pk)
+        locked = (
+            Meeting.objects.select_for_update(of=("self",))
+            .select_related("organiser")
+            .get(pk=meeting.pk)
+        )
         if locked.cancelled_at is not None:
             raise ValidationError({"reason": [_("This meeting is already cancelled.")]})
         locked.cancelled_at = timezone.now()
@@ -852,7 +854,7 @@ def meetings_handover(
     receivers = {u.pk: u for u in to_users}
     with transaction.atomic():
         meetings = list(
-            Meeting.objects.select_for_update()
+            Meeting.objects.select_for_update(of=("self",))
             .filter(organiser=from_user, cancelled_at__isnull=True, start_at__gte=now)
             .select_related("customer", "opportunity", "lead")
             .order_by("start_at", "id")

@@ -563,3 +563,17 @@ def test_odd_dates_on_the_form_are_errors_not_failures(client, users, start, end
         assert response.status_code == 400
         assert "errorlist" in response.content.decode()
     assert not Meeting.objects.exists()
+
+
+def test_a_busy_day_in_the_month_shows_four_and_links_to_the_rest(client, users):
+    for i in range(6):
+        make_meeting(
+            organiser=users["rep1"],
+            start=MONDAY_TEN + timedelta(minutes=10 * i),
+            minutes=5,
+            title=f"短会{i}",
+        )
+    client = _as(client, users["rep1"])
+    html = client.get(reverse("calendar:index"), {"view": "month", "date": "2026-11-01"})
+    html = html.content.decode()
+    assert "短会3" in html and "短会4" not in html and "2 more" in html
