@@ -49,6 +49,7 @@ def test_the_feed_holds_my_meetings_and_follow_ups_and_nobody_elses(users):
     assert response.status_code == 200
     assert response["Content-Type"] == "text/calendar; charset=utf-8"
     body = response.content.decode()
+    assert body.startswith("BEGIN:VCALENDAR\r\n") and "\r\nBEGIN:VEVENT\r\n" in body  # CRLF
     cal = vobject.readOne(body)
     assert cal.version.value == "2.0" and cal.prodid.value.startswith("-//Guanxi")
     assert cal.calscale.value == "GREGORIAN" and cal.contents["x-wr-calname"][0].value
