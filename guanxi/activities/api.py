@@ -57,12 +57,17 @@ from guanxi.customers.schemas import (
 )
 from guanxi.customers.schemas import Status as CustomerStatus
 from guanxi.customers.selectors import CustomerFilters
-from guanxi.sales.access import lead_access_by_id, leads_visible_to, opportunities_visible_to
+from guanxi.sales.access import (
+    lead_access_by_id,
+    leads_visible_to,
+    opportunities_visible_to,
+    opportunity_access_by_id,
+)
 from guanxi.users.models import User
 
 router = Router(tags=["follow-ups"])
 
-Method = Literal["call", "visit", "wechat", "email", "meeting", "other"]
+Method = Literal["call", "visit", "wechat", "email", "meeting", "task", "other"]
 Outcome = Literal["reached", "interested", "appointment", "not_reached", "not_interested", "other"]
 Text4000 = Annotated[str, StringConstraints(max_length=4000)]
 Minutes = Annotated[int, Field(ge=0, le=24 * 60)]
@@ -73,6 +78,7 @@ class FollowUpOut(Out):
     owner: UserRef | None
     customer_id: int | None
     lead_id: int | None
+    opportunity_id: int | None = Field(description="Set when it is about an opportunity.")
     subject: str = Field(description="The customer's or the lead's name.")
     method: Method
     due_at: datetime | None = Field(description="When it is planned; null for a record.")
@@ -90,6 +96,7 @@ class FollowUpOut(Out):
             owner=UserRef.of(f.owner),
             customer_id=f.customer_id,
             lead_id=f.lead_id,
+            opportunity_id=f.opportunity_id,
             subject=str(f.customer or f.lead),
             method=f.method,  # type: ignore[arg-type]
             due_at=f.due_at,
@@ -121,6 +128,7 @@ class FollowUpQuery(Schema):
     mine: bool = Field(True, description="Only your own; false: all you may see.")
     customer: Id | None = None
     lead: Id | None = None
+    opportunity: Id | None = None
     cursor: Annotated[str, StringConstraints(max_length=500)] | None = None
     limit: int = Field(50, ge=1, le=200)
 
@@ -130,6 +138,9 @@ class _Subject(Schema):
 
     customer_id: Id | None = None
     lead_id: Id | None = None
+    opportunity_id: Id | None = Field(
+        None, description="An opportunity instead (its customer is set too)."
+    )
 
 
 class PlanIn(_Subject):
@@ -164,17 +175,27 @@ class CancelIn(Schema):
 
 
 def _subject(user: Any, body: _Subject) -> dict[str, Any]:
-    if (body.customer_id is None) == (body.lead_id is None):
-        raise DjangoValidationError(
-            {"customer_id": [_("Give exactly one of customer_id and lead_id.")]}
+    given = {
+        name: value
+        for name, value in (
+            ("customer_id", body.customer_id),
+            ("lead_id", body.lead_id),
+            ("opportunity_id", body.opportunity_id),
         )
+        if value is not None
+    }
+    if len(given) != 1:
+        raise DjangoValidationError(
+            {"customer_id": [_("Give exactly one of customer_id, lead_id and opportunity_id.")]}
+        )
+    field, pk = next(iter(given.items()))
     try:
-        if body.customer_id is not None:
-            return {"customer": customer_access_by_id(user, body.customer_id, "edit")}
-        assert body.lead_id is not None
-        return {"lead": lead_access_by_id(user, body.lead_id, "edit")}
+        if field == "customer_id":
+            return {"customer": customer_access_by_id(user, pk, "edit")}
+        if field == "lead_id":
+            return {"lead": lead_access_by_id(user, pk, "edit")}
+        return {"opportunity": opportunity_access_by_id(user, pk, "edit")}
     except Http404 as exc:
-        field = "customer_id" if body.customer_id is not None else "lead_id"
         raise DjangoValidationError({field: [_("No such record you may change.")]}) from exc
 
 
@@ -208,6 +229,8 @@ def follow_up_list(request: HttpRequest, query: Query[FollowUpQuery]) -> FollowU
         qs = qs.filter(customer_id=query.customer)
     if query.lead:
         qs = qs.filter(lead_id=query.lead)
+    if query.opportunity:
+        qs = qs.filter(opportunity_id=query.opportunity)
     if query.status == "open":
         qs, order = qs.filter(done_at__isnull=True, cancelled_at__isnull=True), ["due_at", "id"]
     elif query.status == "done":

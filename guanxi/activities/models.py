@@ -114,6 +114,7 @@ class FollowUp(models.Model):
         WECHAT = "wechat", _("WeChat")
         EMAIL = "email", pgettext_lazy("follow-up method", "E-mail")
         MEETING = "meeting", _("Meeting")
+        TASK = "task", _("To-do")
         OTHER = "other", _("Other")
 
     class Outcome(models.TextChoices):
@@ -146,6 +147,15 @@ class FollowUp(models.Model):
         on_delete=models.CASCADE,
         related_name="follow_ups",
     )
+    opportunity = models.ForeignKey(
+        "sales.Opportunity",
+        verbose_name=_("opportunity"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="follow_ups",
+        help_text=_("The opportunity it is about, when there is one (its customer is set too)."),
+    )
     method = models.CharField(
         pgettext_lazy("follow-up", "method"), max_length=10, choices=Method.choices
     )
@@ -176,6 +186,7 @@ class FollowUp(models.Model):
             models.Index(fields=["owner", "-done_at"], name="followup_done_idx"),
             models.Index(fields=["customer", "-created_at"], name="followup_customer_idx"),
             models.Index(fields=["lead", "-created_at"], name="followup_lead_idx"),
+            models.Index(fields=["opportunity", "-created_at"], name="followup_opportunity_idx"),
         ]
         constraints = [
             models.CheckConstraint(

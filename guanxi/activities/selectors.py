@@ -118,10 +118,22 @@ def team_progress(*, users: list[User], now: datetime | None = None) -> list[Rep
     ]
 
 
-def follow_ups_of(*, customer_id: int | None = None, lead_id: int | None = None) -> list[FollowUp]:
-    """Open plans first (soonest first), then the last 20 done (callers check access)."""
-    qs = FollowUp.objects.select_related("owner")
-    qs = qs.filter(customer_id=customer_id) if customer_id else qs.filter(lead_id=lead_id or 0)
+def follow_ups_of(
+    *,
+    customer_id: int | None = None,
+    lead_id: int | None = None,
+    opportunity_id: int | None = None,
+) -> list[FollowUp]:
+    """Open plans first (soonest first), then the last 20 done, of a customer (all its
+    follow-ups, its opportunities' included), a lead or an opportunity (callers check
+    access)."""
+    qs = FollowUp.objects.select_related("owner", "opportunity")
+    if opportunity_id:
+        qs = qs.filter(opportunity_id=opportunity_id)
+    elif customer_id:
+        qs = qs.filter(customer_id=customer_id)
+    else:
+        qs = qs.filter(lead_id=lead_id or 0)
     open_ = list(qs.filter(done_at__isnull=True, cancelled_at__isnull=True).order_by("due_at"))
     done = list(qs.filter(done_at__isnull=False).order_by("-done_at")[:20])
     return open_ + done

@@ -124,22 +124,25 @@ def follow_up_plan(
     owner: User | None = None,
     customer: Any = None,
     lead: Any = None,
+    opportunity: Any = None,
     method: str,
     due_at: datetime,
     plan: str = "",
 ) -> FollowUp:
-    """Plan the next follow-up of a customer or a lead (owner: the actor by default)."""
+    """Plan the next follow-up of a customer, a lead or an opportunity (which stands for
+    its customer too); owner: the actor by default."""
     follow_up = FollowUp(
         owner=owner or actor,
-        customer=customer,
+        customer=opportunity.customer if opportunity is not None else customer,
         lead=lead,
+        opportunity=opportunity,
         method=method,
         due_at=due_at,
         plan=plan.strip(),
         created_by=actor,
     )
     _check_subject(follow_up)
-    follow_up.full_clean(exclude=["owner", "customer", "lead", "created_by"])
+    follow_up.full_clean(exclude=["owner", "customer", "lead", "opportunity", "created_by"])
     with transaction.atomic():
         follow_up.save()
         _follow_up_log(
@@ -177,7 +180,7 @@ def follow_up_complete(
     follow_up.outcome = outcome
     follow_up.summary = summary.strip()
     follow_up.duration_minutes = duration_minutes
-    follow_up.full_clean(exclude=["owner", "customer", "lead", "created_by"])
+    follow_up.full_clean(exclude=["owner", "customer", "lead", "opportunity", "created_by"])
     if outcome not in FollowUp.Outcome.values:
         raise ValidationError({"outcome": _("Choose how it went.")})
     with transaction.atomic():
@@ -195,6 +198,7 @@ def follow_up_complete(
                 owner=follow_up.owner,
                 customer=follow_up.customer,
                 lead=follow_up.lead,
+                opportunity=follow_up.opportunity,
                 method=next_method or follow_up.method,
                 due_at=next_due_at,
                 plan=next_plan,
@@ -207,6 +211,7 @@ def follow_up_record(
     actor: User,
     customer: Any = None,
     lead: Any = None,
+    opportunity: Any = None,
     method: str,
     outcome: str,
     summary: str = "",
@@ -217,8 +222,9 @@ def follow_up_record(
     now = timezone.now()
     follow_up = FollowUp(
         owner=actor,
-        customer=customer,
+        customer=opportunity.customer if opportunity is not None else customer,
         lead=lead,
+        opportunity=opportunity,
         method=method,
         due_at=None,
         created_by=actor,
@@ -229,7 +235,7 @@ def follow_up_record(
         raise ValidationError({"done_at": _("A follow-up cannot be done in the future.")})
     follow_up.outcome, follow_up.summary = outcome, summary.strip()
     follow_up.duration_minutes = duration_minutes
-    follow_up.full_clean(exclude=["owner", "customer", "lead", "created_by"])
+    follow_up.full_clean(exclude=["owner", "customer", "lead", "opportunity", "created_by"])
     if outcome not in FollowUp.Outcome.values:
         raise ValidationError({"outcome": _("Choose how it went.")})
     with transaction.atomic():
@@ -1186,3 +1192,38 @@ def call_list_entry_log(
                 plan=next_plan,
             )
     return follow_up
+
+
+def follow_ups_handover(
+    *, actor: User, from_user: User, to_users: Sequence[User]
+) -> dict[int, int]:
+    """Give a leaver's open follow-ups and to-dos to colleagues (part of the user
+    handover, after customers and leads moved): each goes to the new owner of its customer
+    or lead when that is one of ``to_users``, else to ``to_users`` in turn. Returns
+    {receiving user id: number received}."""
+    result: dict[int, int] = {user.pk: 0 for user in to_users}
+    if not to_users:
+        return result
+    by_id = {user.pk: user for user in to_users}
+    open_ = (
+        FollowUp.objects.filter(owner=from_user, done_at__isnull=True, cancelled_at__isnull=True)
+        .select_related("customer", "lead")
+        .order_by("id")
+    )
+    with transaction.atomic():
+        for index, follow_up in enumerate(open_):
+            subject = follow_up.customer or follow_up.lead
+            subject_owner = getattr(subject, "owner_id", None)
+            new_owner = by_id.get(subject_owner or 0) or to_users[index % len(to_users)]
+            FollowUp.objects.filter(pk=follow_up.pk).update(
+                owner=new_owner, updated_at=timezone.now()
+            )
+            _follow_up_log(
+                actor,
+                follow_up,
+                _("Handover from %(user)s") % {"user": from_user},
+                {"owner": [str(from_user), str(new_owner)]},
+                action=AuditEntry.Action.HANDOVER,
+            )
+            result[new_owner.pk] += 1
+    return result

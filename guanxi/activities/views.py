@@ -49,7 +49,7 @@ from guanxi.activities.services import (
 )
 from guanxi.core.http import form_add_errors, request_user
 from guanxi.customers.access import customer_access_by_id
-from guanxi.sales.access import lead_access_by_id
+from guanxi.sales.access import lead_access_by_id, opportunity_access_by_id
 from guanxi.users.access import scope_for, team_ids_for
 from guanxi.users.models import Module, Scope, User
 
@@ -76,16 +76,25 @@ def notification_read_all(request: HttpRequest) -> HttpResponse:
 # --- follow-ups ------------------------------------------------------------------------------
 
 
-def _subject(request: HttpRequest, user: User) -> tuple[Any, Any, str]:
-    """(customer, lead, page url) named by the POST, checked for the right to change it."""
-    customer_id, lead_id = request.POST.get("customer", ""), request.POST.get("lead", "")
-    if customer_id.isdigit() and len(customer_id) < 19:
-        customer = customer_access_by_id(user, int(customer_id), "edit")
-        return customer, None, reverse("customers:customer-detail", args=[customer.pk])
-    if lead_id.isdigit() and len(lead_id) < 19:
-        lead = lead_access_by_id(user, int(lead_id), "edit")
-        return None, lead, reverse("sales:lead-detail", args=[lead.pk])
-    raise Http404("No customer or lead given")
+def _subject(request: HttpRequest, user: User) -> tuple[dict[str, Any], str]:
+    """The subject named by the POST (a customer, a lead or an opportunity), checked for
+    the right to change it, as service arguments; and its page."""
+    ids = {name: request.POST.get(name, "") for name in ("customer", "lead", "opportunity")}
+
+    def given(name: str) -> bool:
+        return ids[name].isdigit() and len(ids[name]) < 19
+
+    if given("opportunity"):
+        opportunity = opportunity_access_by_id(user, int(ids["opportunity"]), "edit")
+        url = reverse("sales:opportunity-detail", args=[opportunity.pk])
+        return {"opportunity": opportunity}, url
+    if given("customer"):
+        customer = customer_access_by_id(user, int(ids["customer"]), "edit")
+        return {"customer": customer}, reverse("customers:customer-detail", args=[customer.pk])
+    if given("lead"):
+        lead = lead_access_by_id(user, int(ids["lead"]), "edit")
+        return {"lead": lead}, reverse("sales:lead-detail", args=[lead.pk])
+    raise Http404("No customer, lead or opportunity given")
 
 
 def _say_errors(request: HttpRequest, errors: Any) -> None:
@@ -97,13 +106,13 @@ def _say_errors(request: HttpRequest, errors: Any) -> None:
 @require_POST
 def follow_up_plan_view(request: HttpRequest) -> HttpResponse:
     user = request_user(request)
-    customer, lead, back = _subject(request, user)
+    subject, back = _subject(request, user)
     form = PlanForm(request.POST)
     if not form.is_valid():
         _say_errors(request, form.errors)
         return redirect(back + "#follow-ups")
     try:
-        follow_up_plan(actor=user, customer=customer, lead=lead, **form.cleaned_data)
+        follow_up_plan(actor=user, **subject, **form.cleaned_data)
     except ValidationError as exc:
         _say_errors(request, getattr(exc, "message_dict", {"__all__": exc.messages}))
     else:
@@ -114,13 +123,13 @@ def follow_up_plan_view(request: HttpRequest) -> HttpResponse:
 @require_POST
 def follow_up_record_view(request: HttpRequest) -> HttpResponse:
     user = request_user(request)
-    customer, lead, back = _subject(request, user)
+    subject, back = _subject(request, user)
     form = RecordForm(request.POST)
     if not form.is_valid():
         _say_errors(request, form.errors)
         return redirect(back + "#follow-ups")
     try:
-        follow_up_record(actor=user, customer=customer, lead=lead, **form.cleaned_data)
+        follow_up_record(actor=user, **subject, **form.cleaned_data)
     except ValidationError as exc:
         _say_errors(request, getattr(exc, "message_dict", {"__all__": exc.messages}))
     else:
@@ -143,6 +152,8 @@ def _follow_up_for_work(user: User, pk: int) -> FollowUp:
 
 
 def _page_of(follow_up: FollowUp) -> str:
+    if follow_up.opportunity_id is not None:
+        return reverse("sales:opportunity-detail", args=[follow_up.opportunity_id])
     if follow_up.customer_id is not None:
         return reverse("customers:customer-detail", args=[follow_up.customer_id])
     return reverse("sales:lead-detail", args=[follow_up.lead_id])

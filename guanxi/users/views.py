@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from guanxi.activities.models import Meeting
-from guanxi.activities.services import meetings_handover
+from guanxi.activities.services import follow_ups_handover, meetings_handover
 from guanxi.commerce.services import commerce_handover
 from guanxi.customers.models import Customer
 from guanxi.customers.services import user_handover
@@ -135,6 +135,9 @@ def handover(request: HttpRequest) -> HttpResponse:
             documents = commerce_handover(
                 actor=actor, from_user=form.cleaned_data["from_user"], to_users=to_users
             )
+            follow_ups = follow_ups_handover(
+                actor=actor, from_user=form.cleaned_data["from_user"], to_users=to_users
+            )
         total = sum(result.values())
         messages.success(
             request,
@@ -174,6 +177,16 @@ def handover(request: HttpRequest) -> HttpResponse:
                 meeting_total,
             )
             % {"count": meeting_total},
+        )
+        follow_up_total = sum(follow_ups.values())
+        messages.success(
+            request,
+            ngettext(
+                "%(count)d open follow-up or to-do was handed over.",
+                "%(count)d open follow-ups and to-dos were handed over.",
+                follow_up_total,
+            )
+            % {"count": follow_up_total},
         )
         messages.success(
             request,
