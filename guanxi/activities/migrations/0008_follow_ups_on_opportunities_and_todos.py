@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('activities', '0007_meetings_calendar_feeds_and_call_lists'),
         ('customers', '0005_alter_contact_name_pinyin'),
-        ('sales', '0005_opportunity_board_and_forecast_indexes'),
+        ('sales', '0004_stage_probability_max'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
