@@ -16,6 +16,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
 from django.db.models import Prefetch, QuerySet, Sum
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
@@ -776,11 +777,8 @@ def order_create(request: HttpRequest, payload: OrderIn) -> Status[OrderOut]:
         _opportunity(user, payload.opportunity_id) if payload.opportunity_id is not None else None
     )
     fields = payload.model_dump(exclude_unset=True)
-    data = {
-        k: fields[k]
-        for k in ("currency", "ordered_on", "delivery_due", "shipping_address", "notes")
-        if k in fields
-    }
+    names = ("currency", "ordered_on", "delivery_due", "shipping_address", "notes")
+    data: dict[str, Any] = {k: fields[k] for k in names if k in fields}
     if "contact_id" in fields:
         data["contact"] = _contact(user, fields["contact_id"])
     lines = _line_inputs(user, payload.lines)
@@ -809,7 +807,9 @@ def order_from_quote(request: HttpRequest, payload: FromQuoteIn) -> Status[Order
     except Http404 as exc:
         raise field_error("quote_id", _("No such quote."), "does_not_exist") from exc
     data = payload.model_dump(exclude_unset=True, exclude={"quote_id"})
-    with _as_api_fields():
+    # The service accepts the quote before it checks the order's dates; one transaction
+    # keeps a refused order from leaving the quote accepted.
+    with _as_api_fields(), transaction.atomic():
         order = services.order_from_quote(actor=user, quote=quote, data=data)
     return Status(201, _order_out(user, order))
 
@@ -839,7 +839,8 @@ def order_update(request: HttpRequest, order_id: OrderId, payload: OrderPatch) -
     user = api_user(request)
     order = access.order_access_by_id(user, order_id, "edit")
     fields = payload.model_dump(exclude_unset=True)
-    data = {k: fields[k] for k in ("delivery_due", "shipping_address", "notes") if k in fields}
+    names = ("delivery_due", "shipping_address", "notes")
+    data: dict[str, Any] = {k: fields[k] for k in names if k in fields}
     if "contact_id" in fields:
         data["contact"] = _contact(user, fields["contact_id"])
     serials = None

@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.utils import timezone
 from ninja import Field, Schema
-from pydantic import AfterValidator, ConfigDict, StringConstraints, field_validator
+from pydantic import AfterValidator, ConfigDict, StrictBool, StringConstraints, field_validator
 
 from guanxi.commerce import services
 from guanxi.commerce.models import (
@@ -91,6 +91,15 @@ def _email(value: str) -> str:
         raise ValueError(f"{value} is not an e-mail address.") from None
     return value
 
+
+def _sane_year(value: date) -> date:
+    """Dates the services can add payment terms and warranty months to."""
+    if not 1900 <= value.year <= 2999:
+        raise ValueError("Enter a date between 1900-01-01 and 2999-12-31.")
+    return value
+
+
+Day = Annotated[IsoDate, AfterValidator(_sane_year)]
 
 # Warranty.serial_number is 100 characters long.
 Serial = Annotated[str, StringConstraints(max_length=100), _Ok, AfterValidator(_one_serial)]
@@ -194,7 +203,7 @@ class ProductPatch(Schema):
     currency: Currency | None = None
     tax_rate: Percent | None = None
     warranty_months: int | None = Field(None, ge=0, le=32767)
-    is_active: bool | None = None
+    is_active: StrictBool | None = None
 
     @field_validator(*_PRODUCT_NOT_NULL, mode="before")
     @classmethod
@@ -263,9 +272,9 @@ class PriceListIn(Schema):
     name: Name100
     currency: Currency = "CNY"
     customer_tier: CustomerTier = Field("", description="Customer group; empty: every customer.")
-    valid_from: IsoDate | None = None
-    valid_until: IsoDate | None = None
-    is_active: bool = True
+    valid_from: Day | None = None
+    valid_until: Day | None = None
+    is_active: StrictBool = True
 
 
 class PriceItemIn(Schema):
@@ -345,7 +354,7 @@ class Totals(Out):
     total: Money
 
     @staticmethod
-    def fields_of(doc: Quote | Order) -> dict[str, Any]:
+    def totals_of(doc: Quote | Order) -> dict[str, Any]:
         return {
             "currency": doc.currency,
             "subtotal": money(doc.subtotal),
@@ -376,7 +385,7 @@ class QuoteListItem(Totals):
     @staticmethod
     def fields_of(q: Quote) -> dict[str, Any]:
         return {
-            **Totals.fields_of(q),
+            **Totals.totals_of(q),
             "id": q.pk,
             "number": q.number,
             "version": q.version,
@@ -450,7 +459,7 @@ class QuotePatch(Schema):
         None, description="Null: the price list for the customer's group."
     )
     currency: Currency | None = None
-    valid_until: IsoDate | None = Field(
+    valid_until: Day | None = Field(
         None, description="Null: valid for the policy's number of days."
     )
     language: Language | None = None
@@ -549,7 +558,7 @@ class OrderListItem(Totals):
     @staticmethod
     def fields_of(o: Order) -> dict[str, Any]:
         return {
-            **Totals.fields_of(o),
+            **Totals.totals_of(o),
             "id": o.pk,
             "number": o.number,
             "status": cast(OrderStatus, o.status),
@@ -585,7 +594,7 @@ class _OrderFields(Schema):
     model_config = ConfigDict(extra="forbid")
 
     contact_id: Id | None = Field(None, description="A contact of the customer, or null.")
-    delivery_due: IsoDate | None = Field(None, description="Not before the order date.")
+    delivery_due: Day | None = Field(None, description="Not before the order date.")
     shipping_address: Str1000 | None = None
     notes: Str10000 | None = None
 
@@ -602,7 +611,7 @@ class OrderIn(_OrderFields):
     customer_id: Id
     opportunity_id: Id | None = None
     currency: Currency = "CNY"
-    ordered_on: IsoDate | None = Field(None, description="Default: today.")
+    ordered_on: Day | None = Field(None, description="Default: today.")
     lines: list[OrderLineIn] = Field(min_length=1, max_length=500)
 
 
@@ -613,8 +622,8 @@ class FromQuoteIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
     quote_id: Id
-    ordered_on: IsoDate | None = Field(None, description="Default: today.")
-    delivery_due: IsoDate | None = None
+    ordered_on: Day | None = Field(None, description="Default: today.")
+    delivery_due: Day | None = None
     shipping_address: Str1000 = ""
 
 
@@ -637,7 +646,7 @@ class StatusIn(Schema):
             "Delivery starts the warranties."
         )
     )
-    on: IsoDate | None = Field(None, description="Delivery date; default today.")
+    on: Day | None = Field(None, description="Delivery date; default today.")
     reason: Reason300 = Field("", description="Required to cancel.")
 
 
@@ -645,8 +654,8 @@ class InvoiceIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
     amount: PositiveAmount = Field(description="At most what is not yet invoiced.")
-    due_on: IsoDate
-    issued_on: IsoDate | None = Field(None, description="Default: today.")
+    due_on: Day
+    issued_on: Day | None = Field(None, description="Default: today.")
     note: Reason300 = ""
 
 
@@ -758,7 +767,7 @@ class PaymentIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
     amount: PositiveAmount = Field(description="At most what is still due.")
-    paid_on: IsoDate | None = Field(None, description="Default: today; not in the future.")
+    paid_on: Day | None = Field(None, description="Default: today; not in the future.")
     method: PaymentMethod = "bank"
     reference: Str100 = Field("", description="Bank reference, cheque number…")
 
