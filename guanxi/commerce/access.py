@@ -11,7 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Model, Q, QuerySet
 from django.http import Http404
 
-from guanxi.commerce.models import Invoice, Order, Product, Quote, Warranty
+from guanxi.commerce.models import Invoice, Order, PriceList, Product, Quote, Warranty
 from guanxi.users.access import AnyUser, ownership_filter
 from guanxi.users.models import Module
 
@@ -145,6 +145,15 @@ def product_access_by_id(user: AnyUser, product_id: int, action: str = "view") -
     return product
 
 
+def price_lists_visible_to(user: AnyUser) -> QuerySet[PriceList]:
+    """Price lists, for anyone whose role may view them (changing needs the permissions)."""
+    if not user.is_authenticated or not user.has_perm("commerce.view_pricelist"):
+        return PriceList.objects.none()
+    return PriceList.objects.all()
+
+
 def warranties_visible_to(user: AnyUser) -> QuerySet[Warranty]:
-    """Warranties of the orders the user may see."""
+    """Warranties of the orders the user may see, for those who may view warranties."""
+    if not user.is_authenticated or not user.has_perm("commerce.view_warranty"):
+        return Warranty.objects.none()
     return Warranty.objects.filter(order_line__order__in=orders_visible_to(user).values("pk"))

@@ -25,7 +25,6 @@ from ninja import Path, Query, Router
 from ninja.responses import Status
 
 from guanxi.commerce import access, selectors, services
-from guanxi.commerce.forms import PriceListForm
 from guanxi.commerce.models import (
     Invoice,
     Order,
@@ -154,11 +153,7 @@ def _opportunity(user: User, opportunity_id: int) -> Opportunity:
 
 
 def _price_lists(user: User) -> QuerySet[PriceList]:
-    """Price lists are open to whoever may view them (access.py has no function for them;
-    the pages read them the same way)."""
-    if not user.has_perm("commerce.view_pricelist"):
-        return PriceList.objects.none()
-    return PriceList.objects.all()
+    return access.price_lists_visible_to(user)
 
 
 def _price_list_by_id(user: User, price_list_id: int) -> PriceList:
@@ -327,17 +322,7 @@ def price_list_create(request: HttpRequest, payload: PriceListIn) -> Status[Pric
     ``POST /price-lists/{id}/items``."""
     user = api_user(request)
     _need(user, "commerce.add_pricelist")
-    fields = payload.model_dump()
-    form = PriceListForm(
-        data={
-            **fields,
-            "valid_from": fields["valid_from"].isoformat() if fields["valid_from"] else "",
-            "valid_until": fields["valid_until"].isoformat() if fields["valid_until"] else "",
-        }
-    )
-    if not form.is_valid():
-        raise DjangoValidationError(form.errors.as_data())
-    price_list = form.save()
+    price_list = services.price_list_save(actor=user, data=payload.model_dump())
     return Status(201, PriceListDetailOut.of_items(price_list, []))
 
 
@@ -433,23 +418,14 @@ def _quote_out(quote: Quote) -> QuoteOut:
 
 
 def _quotes(user: User, filters: QuoteListQuery) -> QuerySet[Quote]:
-    """The quotes of ``selectors.quote_list``, also by customer (which it cannot filter
-    on); a status filter may ask for superseded versions."""
-    if filters.awaiting_approval:
-        qs = access.quotes_actionable_by(user, "approve").filter(status=Quote.Status.PENDING)
-        if not user.is_superuser:
-            qs = qs.exclude(owner_id=user.pk)
-    elif filters.status is None:
-        qs = access.quotes_visible_to(user).exclude(status=Quote.Status.SUPERSEDED)
-    else:
-        qs = access.quotes_visible_to(user)
-    if filters.status:
-        qs = qs.filter(status=filters.status)
-    if filters.mine:
-        qs = qs.filter(owner_id=user.pk)
-    if filters.customer_id is not None:
-        qs = qs.filter(customer_id=filters.customer_id)
-    return selectors._term(qs, filters.q).select_related("customer", "owner")
+    return selectors.quotes_filtered(
+        user=user,
+        status=filters.status or "",
+        mine=bool(filters.mine),
+        awaiting_my_approval=bool(filters.awaiting_approval),
+        customer_id=filters.customer_id,
+        q=filters.q,
+    )
 
 
 @router.get(
@@ -727,14 +703,9 @@ def _order_line_out(line: OrderLine, today: Any) -> OrderLineOut:
 
 
 def _orders(user: User, filters: OrderListQuery) -> QuerySet[Order]:
-    """The orders of ``selectors.order_list``, also by customer (which it cannot filter
-    on)."""
-    qs = access.orders_visible_to(user)
-    if filters.status:
-        qs = qs.filter(status=filters.status)
-    if filters.customer_id is not None:
-        qs = qs.filter(customer_id=filters.customer_id)
-    return selectors._term(qs, filters.q).select_related("customer", "owner")
+    return selectors.orders_filtered(
+        user=user, status=filters.status or "", customer_id=filters.customer_id, q=filters.q
+    )
 
 
 @router.get(
@@ -909,18 +880,9 @@ def _invoice_out(invoice: Invoice) -> InvoiceOut:
 
 
 def _invoices(user: User, filters: InvoiceListQuery) -> QuerySet[Invoice]:
-    """The receivables of ``selectors.invoice_list``, also by customer (which it cannot
-    filter on)."""
-    qs = access.invoices_visible_to(user)
-    if filters.show == "overdue":
-        qs = qs.filter(status__in=selectors.OPEN_INVOICE, due_on__lt=timezone.localdate())
-    elif filters.show == "paid":
-        qs = qs.filter(status=Invoice.Status.PAID)
-    elif filters.show == "open":
-        qs = qs.filter(status__in=selectors.OPEN_INVOICE)
-    if filters.customer_id is not None:
-        qs = qs.filter(customer_id=filters.customer_id)
-    return selectors._term(qs, filters.q).select_related("customer", "owner", "order")
+    return selectors.invoices_filtered(
+        user=user, show=filters.show, customer_id=filters.customer_id, q=filters.q
+    )
 
 
 @router.get(

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import F, Q, QuerySet, Sum
+from django.db.models import F, Model, Q, QuerySet, Sum
 from django.utils import timezone
 
 from guanxi.commerce.access import (
@@ -23,7 +23,8 @@ from guanxi.users.access import AnyUser
 OPEN_INVOICE = [Invoice.Status.OPEN, Invoice.Status.PARTIAL]
 
 
-def _term(qs: QuerySet, term: str) -> QuerySet:
+def search_term[M: Model](qs: QuerySet[M], term: str) -> QuerySet[M]:
+    """Rows whose number or customer name contains ``term``."""
     term = " ".join(term.split())
     if not term:
         return qs
@@ -46,28 +47,52 @@ def product_list(*, user: AnyUser, q: str = "", active_only: bool = False) -> Qu
     return qs.order_by("sku")
 
 
+def quotes_filtered(
+    *,
+    user: AnyUser,
+    status: str = "",
+    mine: bool = False,
+    awaiting_my_approval: bool = False,
+    customer_id: int | None = None,
+    q: str = "",
+) -> QuerySet[Quote]:
+    """The quotes the user may see, filtered: the latest versions unless ``status`` asks
+    for superseded ones; ``awaiting_my_approval``: those waiting for the user's decision."""
+    if awaiting_my_approval:
+        qs = quotes_actionable_by(user, "approve").filter(status=Quote.Status.PENDING)
+        if not user.is_superuser:
+            qs = qs.exclude(owner_id=user.pk)
+    elif status:
+        qs = quotes_visible_to(user).filter(status=status)
+    else:
+        qs = quotes_visible_to(user).exclude(status=Quote.Status.SUPERSEDED)
+    if mine:
+        qs = qs.filter(owner_id=user.pk)
+    if customer_id is not None:
+        qs = qs.filter(customer_id=customer_id)
+    return search_term(qs, q).select_related("customer", "owner")
+
+
 def quote_list(
     *,
     user: AnyUser,
     status: str = "",
     mine: bool = False,
     awaiting_my_approval: bool = False,
+    customer_id: int | None = None,
     q: str = "",
     cursor: str | None = None,
     limit: int = 50,
 ) -> Page[Quote]:
-    """A page of the latest versions of quotes the user may see (newest first)."""
-    if awaiting_my_approval:
-        qs = quotes_actionable_by(user, "approve").filter(status=Quote.Status.PENDING)
-        if not user.is_superuser:
-            qs = qs.exclude(owner_id=user.pk)
-    else:
-        qs = quotes_visible_to(user).exclude(status=Quote.Status.SUPERSEDED)
-    if status:
-        qs = qs.filter(status=status)
-    if mine:
-        qs = qs.filter(owner_id=user.pk)
-    qs = _term(qs, q).select_related("customer", "owner")
+    """A page of :func:`quotes_filtered`, newest first."""
+    qs = quotes_filtered(
+        user=user,
+        status=status,
+        mine=mine,
+        awaiting_my_approval=awaiting_my_approval,
+        customer_id=customer_id,
+        q=q,
+    )
     return keyset_page(qs, order=["-created_at", "-id"], cursor=cursor, limit=limit)
 
 
@@ -86,33 +111,42 @@ def quote_may(user: AnyUser, quote: Quote) -> dict[str, bool]:
     }
 
 
+def orders_filtered(
+    *, user: AnyUser, status: str = "", customer_id: int | None = None, q: str = ""
+) -> QuerySet[Order]:
+    """The orders the user may see, filtered."""
+    qs = orders_visible_to(user)
+    if status:
+        qs = qs.filter(status=status)
+    if customer_id is not None:
+        qs = qs.filter(customer_id=customer_id)
+    return search_term(qs, q).select_related("customer", "owner")
+
+
 def order_list(
     *,
     user: AnyUser,
     status: str = "",
+    customer_id: int | None = None,
     q: str = "",
     cursor: str | None = None,
     limit: int = 50,
 ) -> Page[Order]:
-    """A page of orders the user may see, newest first."""
-    qs = orders_visible_to(user)
-    if status:
-        qs = qs.filter(status=status)
-    qs = _term(qs, q).select_related("customer", "owner")
+    """A page of :func:`orders_filtered`, newest first."""
+    qs = orders_filtered(user=user, status=status, customer_id=customer_id, q=q)
     return keyset_page(qs, order=["-created_at", "-id"], cursor=cursor, limit=limit)
 
 
-def invoice_list(
+def invoices_filtered(
     *,
     user: AnyUser,
     show: str = "open",
+    customer_id: int | None = None,
     q: str = "",
-    cursor: str | None = None,
-    limit: int = 50,
     today: date | None = None,
-) -> Page[Invoice]:
-    """A page of receivables: open ones by due date (the overdue list with ``show`` =
-    "overdue"), paid ones, or all."""
+) -> QuerySet[Invoice]:
+    """Receivables the user may see: open ones ("open"), the overdue list ("overdue"),
+    paid ones ("paid") or all ("all")."""
     today = today or timezone.localdate()
     qs = invoices_visible_to(user)
     if show == "overdue":
@@ -121,7 +155,23 @@ def invoice_list(
         qs = qs.filter(status=Invoice.Status.PAID)
     elif show != "all":
         qs = qs.filter(status__in=OPEN_INVOICE)
-    qs = _term(qs, q).select_related("customer", "owner", "order")
+    if customer_id is not None:
+        qs = qs.filter(customer_id=customer_id)
+    return search_term(qs, q).select_related("customer", "owner", "order")
+
+
+def invoice_list(
+    *,
+    user: AnyUser,
+    show: str = "open",
+    customer_id: int | None = None,
+    q: str = "",
+    cursor: str | None = None,
+    limit: int = 50,
+    today: date | None = None,
+) -> Page[Invoice]:
+    """A page of :func:`invoices_filtered`, by due date."""
+    qs = invoices_filtered(user=user, show=show, customer_id=customer_id, q=q, today=today)
     return keyset_page(qs, order=["due_on", "id"], cursor=cursor, limit=limit)
 
 

@@ -84,6 +84,16 @@ def _today() -> date:
     return timezone.localdate()
 
 
+EARLIEST = date(2000, 1, 1)
+LATEST = date(2999, 12, 31)
+
+
+def _check_date(value: date | None, field: str) -> None:
+    """Dates a business document can carry (a typo like 9999 would overflow later)."""
+    if value is not None and not EARLIEST <= value <= LATEST:
+        raise ValidationError({field: _("Enter a date between 2000 and 2999.")})
+
+
 def number_next(prefix: str, *, on: date | None = None) -> str:
     """The next document number of a kind (``Q-2026-00001``): gap-free per year and safe
     under concurrency (the counter row is locked until the transaction ends)."""
@@ -113,8 +123,11 @@ PRODUCT_FIELDS = [
 
 
 def product_save(*, actor: User, data: dict[str, Any], product: Product | None = None) -> Product:
-    """Create or change a catalogue product (SKU unique, case-insensitively)."""
+    """Create or change a catalogue product (SKU unique, case-insensitively); logged with
+    what changed."""
     product = product or Product()
+    created = product.pk is None
+    before = {f: str(getattr(product, f)) for f in PRODUCT_FIELDS}
     for key, value in data.items():
         if key in PRODUCT_FIELDS:
             setattr(product, key, value.strip() if isinstance(value, str) else value)
@@ -124,22 +137,74 @@ def product_save(*, actor: User, data: dict[str, Any], product: Product | None =
         raise ValidationError({"sku": _("Another product already has this SKU.")})
     product.name_pinyin, product.name_initials = pinyin_keys(product.name)
     product.full_clean()
-    created = product.pk is None
-    product.save()
-    audit_record(
-        actor=actor,
-        action=AuditEntry.Action.CREATE if created else AuditEntry.Action.UPDATE,
-        subject=product,
-    )
+    with transaction.atomic():
+        product.save()
+        audit_record(
+            actor=actor,
+            action=AuditEntry.Action.CREATE if created else AuditEntry.Action.UPDATE,
+            subject=product,
+            changes={
+                f: [None if created else before[f], str(getattr(product, f))]
+                for f in PRODUCT_FIELDS
+                if created or before[f] != str(getattr(product, f))
+            },
+        )
     return product
+
+
+PRICE_LIST_FIELDS = ["name", "currency", "customer_tier", "valid_from", "valid_until", "is_active"]
+
+
+def price_list_save(
+    *, actor: User, data: dict[str, Any], price_list: PriceList | None = None
+) -> PriceList:
+    """Create or change a price list's header (logged)."""
+    price_list = price_list or PriceList()
+    created = price_list.pk is None
+    before = {f: str(getattr(price_list, f)) for f in PRICE_LIST_FIELDS}
+    for key, value in data.items():
+        if key in PRICE_LIST_FIELDS:
+            setattr(price_list, key, value.strip() if isinstance(value, str) else value)
+    price_list.currency = (price_list.currency or "CNY").upper()
+    _check_date(price_list.valid_from, "valid_from")
+    _check_date(price_list.valid_until, "valid_until")
+    if (
+        price_list.valid_from
+        and price_list.valid_until
+        and price_list.valid_until < price_list.valid_from
+    ):
+        raise ValidationError({"valid_until": _("The end is before the start.")})
+    price_list.full_clean()
+    with transaction.atomic():
+        price_list.save()
+        changes = {
+            f: [None if created else before[f], str(getattr(price_list, f))]
+            for f in PRICE_LIST_FIELDS
+            if created or before[f] != str(getattr(price_list, f))
+        }
+        audit_record(
+            actor=actor,
+            action=AuditEntry.Action.CREATE if created else AuditEntry.Action.UPDATE,
+            subject=price_list,
+            changes=changes,
+        )
+    return price_list
 
 
 def price_list_item_set(
     *, actor: User, price_list: PriceList, product: Product, price: Any
 ) -> None:
-    """Set (or, with ``price`` None, remove) the product's price on a price list."""
+    """Set (or, with ``price`` None, remove) the product's price on a price list (logged)."""
+    old = PriceListItem.objects.filter(price_list=price_list, product=product).first()
     if price is None or price == "":
-        PriceListItem.objects.filter(price_list=price_list, product=product).delete()
+        if old is not None:
+            old.delete()
+            audit_record(
+                actor=actor,
+                action=AuditEntry.Action.UPDATE,
+                subject=price_list,
+                changes={str(product): [str(old.price), None]},
+            )
         return
     item = PriceListItem(price_list=price_list, product=product, price=_decimal(price, "price"))
     item.full_clean(validate_constraints=False, validate_unique=False)
@@ -150,7 +215,7 @@ def price_list_item_set(
         actor=actor,
         action=AuditEntry.Action.UPDATE,
         subject=price_list,
-        changes={str(product): [None, str(item.price)]},
+        changes={str(product): [str(old.price) if old else None, str(item.price)]},
     )
 
 
@@ -236,6 +301,8 @@ def _build_lines[L: (QuoteLine, OrderLine)](
     for index, raw in enumerate(lines):
         line = cls(position=index)
         product = raw.product
+        if product is not None and not product.is_active:
+            _fail(errors, index, "product", _("This product is no longer on sale."))
         line.product = product
         line.description = (raw.description or (product.name if product else "")).strip()[:300]
         line.unit = (raw.unit or (product.unit if product else "")).strip()[:20]
@@ -298,11 +365,9 @@ def _build_lines[L: (QuoteLine, OrderLine)](
                 line.tax_rate = ZERO
         if isinstance(line, OrderLine):
             line.serial_numbers = raw.serial_numbers.strip()
-            serials = line.serials()
-            if serials and len(serials) > line.quantity:
-                _fail(errors, index, "serial_numbers", _("More serial numbers than the quantity."))
-            if len(set(serials)) != len(serials):
-                _fail(errors, index, "serial_numbers", _("A serial number is listed twice."))
+            problem = serials_problem(line)
+            if problem:
+                _fail(errors, index, "serial_numbers", problem)
         gross = line.quantity * line.unit_price
         line.net_amount = money(gross * (HUNDRED - line.discount_percent) / HUNDRED)
         line.tax_amount = money(line.net_amount * line.tax_rate / HUNDRED)
@@ -310,6 +375,18 @@ def _build_lines[L: (QuoteLine, OrderLine)](
     if errors:
         raise ValidationError(errors)
     return built
+
+
+def serials_problem(line: OrderLine) -> str:
+    """Why the line's serial numbers are not acceptable, or ""."""
+    serials = line.serials()
+    if len(serials) > line.quantity:
+        return _("More serial numbers than the quantity.")
+    if len(set(serials)) != len(serials):
+        return _("A serial number is listed twice.")
+    if any(len(serial) > 100 for serial in serials):
+        return _("A serial number is longer than 100 characters.")
+    return ""
 
 
 def _totals(document: Quote | Order, lines: Iterable[QuoteLine | OrderLine]) -> None:
@@ -371,6 +448,7 @@ def _quote_apply(quote: Quote, data: dict[str, Any], lines: Sequence[LineInput])
         quote.valid_until = _today() + timedelta(days=policy.quote_validity_days)
     elif quote.valid_until < _today():
         raise ValidationError({"valid_until": _("The validity date is in the past.")})
+    _check_date(quote.valid_until, "valid_until")
     built = _build_lines(
         QuoteLine,
         lines,
@@ -726,6 +804,8 @@ def order_create(
         if key in ORDER_FIELDS:
             setattr(order, key, value)
     _check_customer_parts(customer, order.contact)
+    _check_date(order.ordered_on, "ordered_on")
+    _check_date(order.delivery_due, "delivery_due")
     if opportunity is not None and opportunity.customer_id != customer.pk:
         raise ValidationError({"opportunity": _("The opportunity is for another customer.")})
     if order.delivery_due is not None and order.delivery_due < order.ordered_on:
@@ -749,15 +829,13 @@ def order_from_quote(*, actor: User, quote: Quote, data: dict[str, Any] | None =
     data = dict(data or {})
     if Order.objects.filter(quote=quote).exists():
         raise ValidationError({"quote": _("This quote has already been ordered.")})
-    if quote.status != Quote.Status.ACCEPTED:
-        if quote_is_expired(quote):
-            raise ValidationError(
-                {
-                    "quote": _("The quote expired on %(date)s; make a new version first.")
-                    % {"date": date_format(quote.valid_until)}
-                }
-            )
-        quote_accept(actor=actor, quote=quote)
+    if quote.status != Quote.Status.ACCEPTED and quote_is_expired(quote):
+        raise ValidationError(
+            {
+                "quote": _("The quote expired on %(date)s; make a new version first.")
+                % {"date": date_format(quote.valid_until)}
+            }
+        )
     order = Order(
         customer=quote.customer,
         contact=quote.contact,
@@ -775,6 +853,8 @@ def order_from_quote(*, actor: User, quote: Quote, data: dict[str, Any] | None =
     for key, value in data.items():
         if key in ORDER_FIELDS:
             setattr(order, key, value)
+    _check_date(order.ordered_on, "ordered_on")
+    _check_date(order.delivery_due, "delivery_due")
     if order.delivery_due is not None and order.delivery_due < order.ordered_on:
         raise ValidationError({"delivery_due": _("Delivery cannot be due before the order date.")})
     lines = [
@@ -785,7 +865,11 @@ def order_from_quote(*, actor: User, quote: Quote, data: dict[str, Any] | None =
         new.net_amount, new.tax_amount = old.net_amount, old.tax_amount
     order.number = "-"
     order.full_clean(exclude=["number", "quote"])
-    return _order_save_new(actor, order, lines)
+    with transaction.atomic():
+        if quote.status != Quote.Status.ACCEPTED:
+            # Ordering a sent (or approved) quote is the customer's acceptance.
+            quote_accept(actor=actor, quote=quote)
+        return _order_save_new(actor, order, lines)
 
 
 def order_update(
@@ -803,31 +887,43 @@ def order_update(
     if order.delivery_due is not None and order.delivery_due < order.ordered_on:
         raise ValidationError({"delivery_due": _("Delivery cannot be due before the order date.")})
     order.full_clean()
-    lines = {line.pk: line for line in order.lines.all()}
+    _check_date(order.delivery_due, "delivery_due")
+    lines = {line.pk: line for line in order.lines.select_related("product")}
     errors: dict[str, str] = {}
+    changed_lines = []
     for line_id, text in (serials or {}).items():
         line = lines.get(line_id)
         if line is None:
             errors[f"serials.{line_id}"] = _("No such line on this order.")
             continue
+        if line.serial_numbers == text.strip():
+            continue
         line.serial_numbers = text.strip()
-        found = line.serials()
-        if len(found) > line.quantity or len(set(found)) != len(found):
-            errors[f"serials.{line_id}"] = _(
-                "The serial numbers must be distinct and no more than the quantity."
-            )
+        problem = serials_problem(line)
+        if problem:
+            errors[f"serials.{line_id}"] = problem
+        changed_lines.append(line)
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
         order.save()
-        for line_id in serials or {}:
-            lines[line_id].save(update_fields=["serial_numbers"])
-        changes = {
+        for line in changed_lines:
+            line.save(update_fields=["serial_numbers"])
+            if order.delivered_on is not None:
+                # The warranties started on delivery follow the corrected serial numbers.
+                line.warranties.all().delete()
+                _line_warranties_create(order, line, order.delivered_on)
+        changes: dict[str, list[Any]] = {
             f: [before[f], str(getattr(order, f))]
             for f in ORDER_FIELDS
             if before[f] != str(getattr(order, f))
         }
-        if changes or serials:
+        if changed_lines:
+            changes["serial_numbers"] = [
+                None,
+                "; ".join(f"{line.description}: {line.serial_numbers}" for line in changed_lines),
+            ]
+        if changes:
             _log(actor, AuditEntry.Action.UPDATE, order, changes=changes)
     return order
 
@@ -838,27 +934,31 @@ def _add_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
-def _warranties_create(order: Order, starts_on: date) -> int:
-    created = 0
-    for line in order.lines.select_related("product"):
-        product = line.product
-        if product is None or product.warranty_months <= 0:
-            continue
-        ends_on = _add_months(starts_on, product.warranty_months)
-        serials = line.serials() or [""]
-        Warranty.objects.bulk_create(
-            Warranty(
-                customer_id=order.customer_id,
-                order_line=line,
-                product=product,
-                serial_number=serial,
-                starts_on=starts_on,
-                ends_on=ends_on,
-            )
-            for serial in serials
+def _line_warranties_create(order: Order, line: OrderLine, starts_on: date) -> int:
+    product = line.product
+    if product is None or product.warranty_months <= 0:
+        return 0
+    ends_on = _add_months(starts_on, product.warranty_months)
+    serials = line.serials() or [""]
+    Warranty.objects.bulk_create(
+        Warranty(
+            customer_id=order.customer_id,
+            order_line=line,
+            product=product,
+            serial_number=serial,
+            starts_on=starts_on,
+            ends_on=ends_on,
         )
-        created += len(serials)
-    return created
+        for serial in serials
+    )
+    return len(serials)
+
+
+def _warranties_create(order: Order, starts_on: date) -> int:
+    return sum(
+        _line_warranties_create(order, line, starts_on)
+        for line in order.lines.select_related("product")
+    )
 
 
 def order_set_status(
@@ -894,6 +994,8 @@ def order_set_status(
     on = on or _today()
     if status == Order.Status.DELIVERED and on < order.ordered_on:
         raise ValidationError({"on": _("Delivery cannot be before the order date.")})
+    if status == Order.Status.DELIVERED and on > _today() + timedelta(days=1):
+        raise ValidationError({"on": _("Record a delivery once it has happened.")})
     old = order.get_status_display()
     with transaction.atomic():
         order.status = status
@@ -955,6 +1057,8 @@ def invoice_create(
         raise ValidationError({"order": _("The order is cancelled.")})
     if amount <= 0:
         raise ValidationError({"amount": _("The amount must be more than zero.")})
+    _check_date(issued_on, "issued_on")
+    _check_date(due_on, "due_on")
     if due_on < issued_on:
         raise ValidationError({"due_on": _("The due date cannot be before the issue date.")})
     with transaction.atomic():

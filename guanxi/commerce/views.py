@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from guanxi.commerce import access, forms, selectors, services
-from guanxi.commerce.models import Invoice, Order, PriceList, PriceListItem, Quote
+from guanxi.commerce.models import Invoice, Order, PriceList, PriceListItem, Product, Quote
 from guanxi.commerce.pdf import quote_pdf
 from guanxi.core.http import HtmxHttpRequest, form_add_errors, request_user
 from guanxi.core.pagination import InvalidCursor, Page
@@ -84,7 +84,10 @@ def product_edit(request: HttpRequest, product_id: int | None = None) -> HttpRes
     form = forms.ProductForm(request.POST or None, instance=product)
     if request.method == "POST" and form.is_valid():
         try:
-            saved = services.product_save(actor=user, data=form.cleaned_data, product=product)
+            # The bound form already wrote into ``product``: the service gets the stored
+            # row, so that it logs what changed.
+            stored = Product.objects.get(pk=product.pk) if product is not None else None
+            saved = services.product_save(actor=user, data=form.cleaned_data, product=stored)
         except ValidationError as exc:
             form_add_errors(form, exc)
         else:
@@ -99,7 +102,7 @@ def product_edit(request: HttpRequest, product_id: int | None = None) -> HttpRes
 def price_list_index(request: HttpRequest) -> HttpResponse:
     user = request_user(request)
     _need(user, "commerce.view_pricelist")
-    lists = PriceList.objects.all()
+    lists = access.price_lists_visible_to(user)
     return render(request, "commerce/price_list_index.html", {"lists": lists})
 
 
@@ -108,8 +111,7 @@ def price_list_edit(request: HttpRequest, price_list_id: int | None = None) -> H
     user = request_user(request)
     price_list = None
     if price_list_id is not None:
-        _need(user, "commerce.view_pricelist")
-        price_list = PriceList.objects.filter(pk=price_list_id).first()
+        price_list = access.price_lists_visible_to(user).filter(pk=price_list_id).first()
         if price_list is None:
             raise Http404("No such price list")
     else:
@@ -135,9 +137,20 @@ def price_list_edit(request: HttpRequest, price_list_id: int | None = None) -> H
         else:
             form = forms.PriceListForm(request.POST, instance=price_list)
             if form.is_valid():
-                saved = form.save()
-                messages.success(request, _("Price list saved."))
-                return redirect("commerce:price-list-edit", saved.pk)
+                try:
+                    # The bound form already wrote into ``price_list``: the service gets
+                    # the stored row, so that it logs what changed.
+                    stored = (
+                        PriceList.objects.get(pk=price_list.pk) if price_list is not None else None
+                    )
+                    saved = services.price_list_save(
+                        actor=user, data=form.cleaned_data, price_list=stored
+                    )
+                except ValidationError as exc:
+                    form_add_errors(form, exc)
+                else:
+                    messages.success(request, _("Price list saved."))
+                    return redirect("commerce:price-list-edit", saved.pk)
         status = 422
     items = (
         PriceListItem.objects.filter(price_list=price_list).select_related("product")

@@ -162,7 +162,11 @@ DEFAULT_ROLES: dict[str, dict[str, Any]] = {
         ),
         Module.OPPORTUNITIES: (_OPP_READ, (Scope.ALL, Scope.NONE)),
         Module.CALENDAR: (_CALENDAR, (Scope.OWN, Scope.OWN)),
-        Module.ORDERS: ([*_PRODUCT_READ, "commerce.view_order"], (Scope.ALL, Scope.NONE)),
+        # Marketing reaches customers by what they bought and when warranties end.
+        Module.ORDERS: (
+            [*_PRODUCT_READ, "commerce.view_order", "commerce.view_warranty"],
+            (Scope.ALL, Scope.NONE),
+        ),
     },
     EXECUTIVE: {
         "perms": [],

@@ -343,3 +343,77 @@ def test_handover_moves_open_documents_only(users, customer, pump):
     assert open_quote.owner == users["rep2"]
     assert done.owner == users["rep1"]
     assert order.owner == users["rep2"]
+
+
+def test_ordering_with_bad_dates_leaves_the_quote_as_it_was(users, customer, pump):
+    quote = _quote(users, customer, pump)
+    services.quote_send(actor=users["rep1"], quote=quote)
+    with pytest.raises(ValidationError) as caught:
+        services.order_from_quote(
+            actor=users["rep1"],
+            quote=quote,
+            data={"ordered_on": date(2026, 11, 1), "delivery_due": date(2026, 10, 1)},
+        )
+    assert "delivery_due" in caught.value.message_dict
+    quote.refresh_from_db()
+    assert quote.status == Quote.Status.SENT
+    with pytest.raises(ValidationError) as caught:
+        services.order_create(
+            actor=users["rep1"],
+            customer=customer,
+            lines=[line(pump)],
+            data={"ordered_on": date(9999, 12, 1)},
+        )
+    assert "ordered_on" in caught.value.message_dict
+
+
+def test_withdrawn_products_and_long_serials_are_refused(users, customer, pump):
+    old = ProductFactory(is_active=False)
+    with pytest.raises(ValidationError) as caught:
+        _quote(users, customer, old)
+    assert caught.value.message_dict["lines.0.product"] == ["This product is no longer on sale."]
+    with pytest.raises(ValidationError) as caught:
+        services.order_create(
+            actor=users["rep1"],
+            customer=customer,
+            lines=[line(pump, "1", serial_numbers="X" * 101)],
+        )
+    assert "100 characters" in caught.value.message_dict["lines.0.serial_numbers"][0]
+
+
+def test_correcting_serials_after_delivery_corrects_the_warranties(users, customer, pump):
+    order = services.order_create(
+        actor=users["rep1"], customer=customer, lines=[line(pump, "2", serial_numbers="A1, A2")]
+    )
+    services.order_set_status(actor=users["rep1"], order=order, status="delivered")
+    order_line = order.lines.get()
+    services.order_update(
+        actor=users["rep1"], order=order, data={}, serials={order_line.pk: "A1, B2"}
+    )
+    warranties = Warranty.objects.filter(customer=customer)
+    assert sorted(warranties.values_list("serial_number", flat=True)) == ["A1", "B2"]
+    later = services.order_create(actor=users["rep1"], customer=customer, lines=[line(pump)])
+    with pytest.raises(ValidationError) as caught:
+        services.order_set_status(
+            actor=users["rep1"],
+            order=later,
+            status="delivered",
+            on=timezone.localdate() + timedelta(days=30),
+        )
+    assert "on" in caught.value.message_dict
+
+
+def test_product_and_price_list_changes_are_logged(users, pump):
+    services.product_save(actor=users["manager"], product=pump, data={"price": Decimal("3100")})
+    product_entry = AuditEntry.objects.filter(subject_type="product").latest("id")
+    assert product_entry.changes == {"price": ["3000.00", "3100"]}
+    price_list = services.price_list_save(
+        actor=users["manager"], data={"name": "经销商价", "currency": "cny"}
+    )
+    assert price_list.currency == "CNY"
+    set_price = services.price_list_item_set
+    set_price(actor=users["manager"], price_list=price_list, product=pump, price="2800")
+    set_price(actor=users["manager"], price_list=price_list, product=pump, price=None)
+    entries = AuditEntry.objects.filter(subject_type="pricelist").order_by("id")
+    assert [e.action for e in entries] == ["create", "update", "update"]
+    assert entries[2].changes == {str(pump): ["2800.00", None]}
