@@ -7,6 +7,9 @@
 For each URL (as the demo sales manager): median wall time, queries, time in SQL, and with
 ``--profile NAME`` the top functions of a cProfile run of that scenario. No server, no
 network: this isolates the Python request path from gunicorn and the load generator.
+``--suite sales`` profiles the sales pages instead (as the manager and as ``--rep``), on a
+database seeded by ``bench/seed_sales.py``; ``--sql NAME`` prints that scenario's queries
+with their times, slowest first.
 """
 
 from __future__ import annotations
@@ -48,6 +51,10 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=30)
     ap.add_argument("--profile", default="", help="scenario name to run under cProfile")
     ap.add_argument("--top", type=int, default=35)
+    ap.add_argument("--suite", choices=["customers", "sales"], default="customers")
+    ap.add_argument("--rep", default="rep1", help="sales suite: the rep")
+    ap.add_argument("--sql", default="", help="print this scenario's queries, slowest first")
+    ap.add_argument("--only", default="", help="comma-separated scenario names")
     args = ap.parse_args()
 
     user = User.objects.get(username=args.user)
@@ -73,17 +80,12 @@ def main() -> None:
             content_type="application/json",
         )
 
-    scenarios = {
-        "healthz": lambda: web.get("/healthz"),
-        "web_list": lambda: web.get("/customers/"),
-        "web_search": lambda: web.get("/customers/?q=hzwh"),
-        "web_detail": lambda: web.get(f"/customers/{detail_id}/"),
-        "api_list": lambda: api.get("/api/v1/customers?limit=50"),
-        "api_search_initials": lambda: api.get("/api/v1/customers?q=hzwh"),
-        "api_search_cjk": lambda: api.get("/api/v1/customers?q=万华"),
-        "api_detail": lambda: api.get(f"/api/v1/customers/{detail_id}"),
-        "api_create": create,
-    }
+    if args.suite == "sales":
+        scenarios = sales_scenarios(web, api, args.rep)
+    else:
+        scenarios = customer_scenarios(web, api, detail_id, create)
+    if args.only:
+        scenarios = {k: v for k, v in scenarios.items() if k in args.only.split(",")}
     print(f"{'scenario':<22}{'median ms':>10}{'queries':>9}{'SQL ms':>9}")
     for name, call in scenarios.items():
         response = call()  # warm caches
@@ -99,8 +101,12 @@ def main() -> None:
             sql.append(sum(float(q["time"]) for q in ctx.captured_queries) * 1000)
         print(
             f"{name:<22}{statistics.median(times):>10.1f}{len(ctx.captured_queries):>9}"
-            f"{statistics.median(sql):>9.1f}"
+            f"{statistics.median(sql):>9.1f}",
+            flush=True,
         )
+        if name == args.sql:
+            for q in sorted(ctx.captured_queries, key=lambda q: -float(q["time"])):
+                print(f"  {float(q['time']) * 1000:8.1f} ms  {q['sql'][:600]}")
     if args.profile:
         call = scenarios[args.profile]
         profiler = cProfile.Profile()
@@ -110,6 +116,45 @@ def main() -> None:
         profiler.disable()
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(args.top)
         pstats.Stats(profiler).sort_stats("tottime").print_stats(args.top)
+
+
+def customer_scenarios(web: Client, api: Client, detail_id, create) -> dict:
+    return {
+        "healthz": lambda: web.get("/healthz"),
+        "web_list": lambda: web.get("/customers/"),
+        "web_search": lambda: web.get("/customers/?q=hzwh"),
+        "web_detail": lambda: web.get(f"/customers/{detail_id}/"),
+        "api_list": lambda: api.get("/api/v1/customers?limit=50"),
+        "api_search_initials": lambda: api.get("/api/v1/customers?q=hzwh"),
+        "api_search_cjk": lambda: api.get("/api/v1/customers?q=万华"),
+        "api_detail": lambda: api.get(f"/api/v1/customers/{detail_id}"),
+        "api_create": create,
+    }
+
+
+def sales_scenarios(web: Client, api: Client, rep_name: str) -> dict:
+    """The pages of the sales benchmark suite (bench/run_bench.py --suite sales)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    rep = Client()
+    rep.force_login(User.objects.get(username=rep_name))
+    today = timezone.localdate()
+    month_end = (today.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+    return {
+        "healthz": lambda: web.get("/healthz"),
+        "kanban_manager": lambda: web.get("/sales/opportunities/board/"),
+        "kanban_rep": lambda: rep.get("/sales/opportunities/board/"),
+        "opp_web_list": lambda: web.get("/sales/opportunities/"),
+        "opp_api_list": lambda: api.get("/api/v1/opportunities?limit=50"),
+        "my_day_rep": lambda: rep.get("/activities/my-day/"),
+        "my_day_manager": lambda: web.get("/activities/my-day/"),
+        "forecast_manager": lambda: web.get(f"/sales/opportunities/forecast/?year={today.year}"),
+        "sales_dashboard": lambda: web.get(
+            f"/performance/sales/?start={today.replace(day=1)}&end={month_end}"
+        ),
+    }
 
 
 if __name__ == "__main__":
