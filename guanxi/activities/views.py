@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from guanxi.activities import selectors
@@ -270,7 +271,11 @@ def calendar_view(request: HttpRequest) -> HttpResponse:
         "people": list(people.order_by("username")[:300]) if people.count() > 1 else [],
         "previous": selectors.calendar_step(view, anchor, -1),
         "next": selectors.calendar_step(view, anchor, 1),
-        "views": [("day", _("Day")), ("week", _("Week")), ("month", _("Month"))],
+        "views": [
+            ("day", _("Day")),
+            ("week", _("Week")),
+            ("month", pgettext("calendar view", "Month")),
+        ],
         "can_create": meeting_can_create(user),
         "feed_url": request.session.pop("calendar_feed_url", ""),
         "has_feed": CalendarFeed.objects.filter(user=user).exists(),

@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.forms import formset_factory
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from guanxi.commerce.models import Order, Payment, Policy, PriceList, Product, Quote
 from guanxi.commerce.services import LineInput
@@ -277,7 +278,9 @@ class PaymentForm(forms.Form):
     amount = forms.DecimalField(label=_("amount"), max_digits=14, decimal_places=2)
     paid_on = forms.DateField(label=_("paid on"), widget=DATE, initial=timezone.localdate)
     method = forms.ChoiceField(
-        label=_("method"), choices=Payment.Method.choices, initial=Payment.Method.BANK
+        label=pgettext_lazy("payment", "method"),
+        choices=Payment.Method.choices,
+        initial=Payment.Method.BANK,
     )
     reference = forms.CharField(label=_("reference"), max_length=100, required=False)
 
@@ -288,7 +291,7 @@ class InvoiceCancelForm(forms.Form):
 
 class InvoiceFilterForm(forms.Form):
     SHOW = [
-        ("open", _("Open")),
+        ("open", pgettext_lazy("invoice", "Open")),
         ("overdue", _("Overdue")),
         ("paid", _("Paid")),
         ("all", _("All")),

@@ -26,6 +26,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from guanxi.activities.models import AuditEntry, Notification
 from guanxi.activities.services import audit_record, notification_send
@@ -1015,7 +1016,11 @@ def order_set_status(
             changes={"status": [str(old), order.get_status_display()]},
             message=order.cancel_reason
             if status == Order.Status.CANCELLED
-            else (_("%d warranties started") % warranties if warranties else ""),
+            else (
+                ngettext("%d warranty started", "%d warranties started", warranties) % warranties
+                if warranties
+                else ""
+            ),
         )
         event_record(
             "order.status_changed", subject=order, payload=_order_payload(order), actor=actor
