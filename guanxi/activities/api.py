@@ -924,8 +924,10 @@ def call_list_create(request: HttpRequest, payload: CallListIn) -> Status[Any]:
     user = api_user(request)
     if not user.has_perm("activities.add_calllist"):
         raise PermissionDenied
-    wanted = set(payload.assignee_ids)
-    reps = list(User.objects.filter(pk__in=wanted))
+    wanted = list(dict.fromkeys(payload.assignee_ids))
+    found = User.objects.in_bulk(wanted)
+    # In the order given: the shares go round in that order.
+    reps = [found[pk] for pk in wanted if pk in found]
     if len(reps) != len(wanted):
         raise field_error("assignee_ids", _("Choose colleagues of your team who work call lists."))
     f = payload.filters
