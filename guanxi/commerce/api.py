@@ -979,15 +979,8 @@ def warranty_list(request: HttpRequest, filters: Query[WarrantyQuery]) -> list[W
         raise field_error(
             "customer_id", _("Give a customer_id or a serial number to look up."), "required"
         )
-    # The filters of selectors.warranty_status, which needs a customer and does not load
-    # the customer and order line shown here.
-    qs = access.warranties_visible_to(user)
-    if filters.customer_id is not None:
-        qs = qs.filter(customer_id=filters.customer_id)
-    if filters.product_id is not None:
-        qs = qs.filter(product_id=filters.product_id)
-    if serial:
-        qs = qs.filter(serial_number=serial)
-    found = qs.select_related("product", "customer", "order_line").order_by("-ends_on", "id")
+    found = selectors.warranties_find(
+        user=user, customer_id=filters.customer_id, product_id=filters.product_id, serial=serial
+    )
     today = timezone.localdate()
     return [WarrantyOut.of(w, today) for w in found[:200]]

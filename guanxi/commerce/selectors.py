@@ -240,13 +240,20 @@ def customer_commerce(*, user: AnyUser, customer_id: int, limit: int = 10) -> Cu
     )
 
 
-def warranty_status(
-    *, user: AnyUser, customer_id: int, product_id: int | None = None, serial: str = ""
-) -> list[Warranty]:
-    """The customer's warranties for a product or a serial number, latest end first."""
-    qs = warranties_visible_to(user).filter(customer_id=customer_id)
+def warranties_find(
+    *,
+    user: AnyUser,
+    customer_id: int | None = None,
+    product_id: int | None = None,
+    serial: str = "",
+) -> QuerySet[Warranty]:
+    """Warranties the user may see of a customer and/or a serial number (optionally one
+    product's), latest end first; the service desk's warranty check."""
+    qs = warranties_visible_to(user)
+    if customer_id is not None:
+        qs = qs.filter(customer_id=customer_id)
     if product_id is not None:
         qs = qs.filter(product_id=product_id)
-    if serial:
+    if serial.strip():
         qs = qs.filter(serial_number=serial.strip())
-    return list(qs.select_related("product").order_by("-ends_on", "id"))
+    return qs.select_related("product", "customer", "order_line").order_by("-ends_on", "id")
